@@ -1,0 +1,44 @@
+# lanner: the two commands of the quick start are `make run` and `make test`.
+# Each installs what it needs (Debian packages, a local venv) on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+RULES ?=
+ARGS ?=
+
+.PHONY: run test lint typecheck unit deps venv bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian packages the project needs (probe build, reference tools). Idempotent; quiet when present.
+deps:
+	@bash scripts/install-deps.sh
+
+run: venv deps
+	$(VENV)/bin/lanner run $(if $(RULES),-r $(RULES)) $(ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+unit: venv
+	$(PY) -m pytest -n 2 $(ARGS)
+
+test: venv deps lint typecheck unit
+
+bench: venv deps
+	$(PY) bench/run.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Alerts in Falco's JSON shape and the sinks that deliver them, with a durable spool."""

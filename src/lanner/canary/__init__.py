@@ -1,0 +1,1 @@
+"""The judge: a canary compared with its baseline on metrics, behaviour and alerts."""

@@ -1,0 +1,3 @@
+"""``lanner rules validate|list``."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The HTTP side: API, /metrics for Prometheus, /healthz and the web dashboard."""
