@@ -1,0 +1,107 @@
+"""``evt.*`` and ``syscall.type``: the event itself — number, time, type, arguments, result."""
+
+from __future__ import annotations
+
+from lanner.fields._spec import ABS, BUF, REL, B, I, S, spec
+from lanner.fields.registry import ArgKind, ArgMode, FieldInfo
+
+OPT = ArgMode.OPTIONAL
+REQ = ArgMode.REQUIRED
+
+
+def fields() -> list[FieldInfo]:
+    """The catalog of the ``evt`` class."""
+    return [
+        spec("evt.num", I, "Sequence number of the event in the stream, counting from 1."),
+        spec(
+            "evt.time",
+            S,
+            "Wall-clock time of the event, hours to nanoseconds (HH:MM:SS.nnnnnnnnn).",
+        ),
+        spec("evt.time.s", S, "Wall-clock time of the event to the second (HH:MM:SS)."),
+        spec("evt.time.iso8601", S, "Event time as ISO 8601 in UTC, with nanoseconds."),
+        spec("evt.datetime", S, "Date and time of the event, with nanoseconds."),
+        spec("evt.datetime.s", S, "Date and time of the event, to the second."),
+        spec("evt.rawtime", ABS, "Event time in nanoseconds since the Unix epoch."),
+        spec("evt.rawtime.s", I, "Whole seconds of the event time since the epoch."),
+        spec("evt.rawtime.ns", I, "Nanoseconds part of the event time (below one second)."),
+        spec("evt.reltime", REL, "Nanoseconds elapsed since the first event of the stream."),
+        spec("evt.reltime.s", I, "Whole seconds elapsed since the first event of the stream."),
+        spec("evt.reltime.ns", I, "Sub-second part, in ns, of the time since the first event."),
+        spec("evt.pluginname", S, "Name of the plugin that produced the event, if any."),
+        spec("evt.plugininfo", S, "The producing plugin's one-line summary of the event."),
+        spec("evt.hostname", S, "Name of the host the event was observed on."),
+        spec("evt.source", S, "Event source the event belongs to ('syscall' here)."),
+        spec("evt.is_async", B, "True for events not tied to a syscall (metadata updates...)."),
+        spec("evt.asynctype", S, "Kind of an asynchronous event, when it is one."),
+        spec("evt.latency", REL, "Time between an exit event and its enter event, in ns."),
+        spec("evt.latency.s", I, "Whole seconds of the enter-to-exit latency."),
+        spec("evt.latency.ns", I, "Sub-second nanoseconds of the enter-to-exit latency."),
+        spec("evt.latency.human", S, "Enter-to-exit latency as readable text (e.g. 12.5us)."),
+        spec("evt.deltatime", REL, "Nanoseconds since the previous event of the stream."),
+        spec("evt.deltatime.s", I, "Whole seconds since the previous event."),
+        spec("evt.deltatime.ns", I, "Sub-second nanoseconds since the previous event."),
+        spec("evt.dir", S, "Direction: '>' for a syscall entry, '<' for its return."),
+        spec("evt.type", S, "Event name, usually the syscall name (open, execve...)."),
+        spec(
+            "evt.type.is",
+            I,
+            "1 when the event has the type given as argument (evt.type.is.open), else 0.",
+            arg=REQ,
+            dotted=True,
+        ),
+        spec("syscall.type", S, "Syscall name for syscall events; unset for internal events."),
+        spec("evt.category", S, "Broad class of the event: file, net, process, memory..."),
+        spec("evt.cpu", I, "Index of the CPU the event ran on."),
+        spec("evt.args", S, "Every argument of the event rendered as name=value text."),
+        spec(
+            "evt.arg",
+            S,
+            "One argument, by name (evt.arg.fd) or position (evt.arg[0]), rendered as text.",
+            arg=REQ,
+            kind=ArgKind.INDEX_OR_KEY,
+            dotted=True,
+        ),
+        spec(
+            "evt.rawarg",
+            S,
+            "One argument by name (evt.rawarg.res), as its raw typed value.",
+            arg=REQ,
+            dotted=True,
+        ),
+        spec("evt.info", S, "Decoded summary of the event; usually the same as evt.args."),
+        spec("evt.buffer", BUF, "Data buffer of I/O events (read, write, sendto...)."),
+        spec("evt.buflen", I, "Length in bytes of the I/O data buffer."),
+        spec("evt.res", S, "Outcome as text: SUCCESS, or the errno name (ENOENT...)."),
+        spec("evt.rawres", I, "Return value as a number (negative errno on failure)."),
+        spec("evt.failed", B, "True when the syscall returned an error."),
+        spec("evt.is_io", B, "True for events that read from or write to a descriptor."),
+        spec("evt.is_io_read", B, "True for events that read from a descriptor."),
+        spec("evt.is_io_write", B, "True for events that write to a descriptor."),
+        spec("evt.io_dir", S, "'r' for reading events, 'w' for writing events."),
+        spec("evt.is_wait", B, "True for events that block the thread (sleep, poll...)."),
+        spec("evt.wait_latency", REL, "Time spent blocked by a waiting event, in ns."),
+        spec("evt.is_syslog", B, "True for writes to /dev/log."),
+        spec("evt.count", I, "Always 1; handy to count events."),
+        spec("evt.count.error", I, "1 when the event failed, else 0."),
+        spec("evt.count.error.file", I, "1 when a file-related event failed, else 0."),
+        spec("evt.count.error.net", I, "1 when a network-related event failed, else 0."),
+        spec("evt.count.error.memory", I, "1 when a memory-related event failed, else 0."),
+        spec("evt.count.error.other", I, "1 when some other kind of event failed, else 0."),
+        spec("evt.count.exit", I, "1 for exit events, else 0."),
+        spec(
+            "evt.around",
+            I,
+            "Filter only: keeps events within D ms of time T, written evt.around[T]=D.",
+            arg=REQ,
+            kind=ArgKind.INDEX,
+            filter_only=True,
+        ),
+        spec("evt.abspath", S, "Absolute path built from a dirfd and a relative name."),
+        spec("evt.abspath.src", S, "Absolute source path of two-path syscalls (renameat...)."),
+        spec("evt.abspath.dst", S, "Absolute target path of two-path syscalls (renameat...)."),
+        spec("evt.is_open_read", B, "True for open-family events opening a path for reading."),
+        spec("evt.is_open_write", B, "True for open-family events opening a path for writing."),
+        spec("evt.is_open_exec", B, "True for open/creat events creating an executable file."),
+        spec("evt.is_open_create", B, "True for open-family events that create the file."),
+    ]
