@@ -1,0 +1,156 @@
+"""Configuration: defaults < lanner.yaml (Falco's keys where they exist) < ``-o key=value``.
+
+Keys follow Falco's names so a user's habits carry over (``json_output``, ``priority``,
+``rule_matching``, ``stdout_output.enabled``, ``file_output.filename``...). A value given with
+``-o`` is read as YAML, so ``-o json_output=true`` is a bool and ``-o priority=warning`` a string.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULTS: dict[str, Any] = {
+    "rules_files": [],
+    "priority": "debug",
+    "rule_matching": "first",
+    "json_output": False,
+    "json_include_output_property": True,
+    "json_include_tags_property": True,
+    "json_include_message_property": False,
+    "time_format_iso_8601": False,
+    "stdout_output": {"enabled": True},
+    "file_output": {"enabled": False, "keep_alive": False, "filename": ""},
+    "program_output": {"enabled": False, "keep_alive": False, "program": ""},
+    "syslog_output": {"enabled": False},
+    "http_output": {"enabled": False, "url": ""},
+    "engine": {"legacy_enter_events": False},
+    "rules": [],
+}
+
+_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(\[\d+\])?(\.[A-Za-z_][A-Za-z0-9_-]*(\[\d+\])?)*$")
+
+
+class ConfigError(ValueError):
+    """A configuration mistake: one line naming the file or the option."""
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def parse_override(text: str) -> tuple[list[str | int], Any]:
+    """Split ``a.b[1]=value`` into a key path and a YAML-typed value."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not _KEY_RE.match(key):
+        raise ConfigError(f"-o {text!r}: expected key=value (for example -o json_output=true)")
+    path: list[str | int] = []
+    for part in key.split("."):
+        m = re.fullmatch(r"([^\[]+)(?:\[(\d+)\])?", part)
+        if m is None:  # pragma: no cover - excluded by _KEY_RE
+            raise ConfigError(f"-o {text!r}: bad key")
+        path.append(m.group(1))
+        if m.group(2) is not None:
+            path.append(int(m.group(2)))
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return path, value
+
+
+def _set_path(cfg: dict[str, Any], path: list[str | int], value: Any, text: str) -> None:
+    node: Any = cfg
+    for i, part in enumerate(path[:-1]):
+        nxt = path[i + 1]
+        if isinstance(part, int):
+            if not isinstance(node, list):
+                raise ConfigError(f"-o {text!r}: {path[i - 1]!s} is not a list")
+            while len(node) <= part:
+                node.append({} if isinstance(nxt, str) else [])
+            node = node[part]
+        else:
+            if not isinstance(node, dict):
+                raise ConfigError(f"-o {text!r}: {part} is not inside a mapping")
+            if part not in node or not isinstance(node[part], dict | list):
+                node[part] = {} if isinstance(nxt, str) else []
+            node = node[part]
+    last = path[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list):
+            raise ConfigError(f"-o {text!r}: not a list")
+        while len(node) <= last:
+            node.append(None)
+        node[last] = value
+    else:
+        if not isinstance(node, dict):
+            raise ConfigError(f"-o {text!r}: not a mapping")
+        node[last] = value
+
+
+def load_config(
+    path: Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Build the effective configuration.
+
+    Raises:
+        ConfigError: unreadable or invalid file, or a malformed ``-o`` override.
+    """
+    cfg = copy.deepcopy(DEFAULTS)
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: configuration is not UTF-8 text") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            raise ConfigError(f"{path}{where}: {problem}") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: configuration must be a YAML mapping")
+        _merge(cfg, data)
+    for text in overrides:
+        key_path, value = parse_override(text)
+        _set_path(cfg, key_path, value, text)
+    return cfg
+
+
+def get_bool(cfg: Mapping[str, Any], dotted: str, default: bool = False) -> bool:
+    """A boolean setting; accepts YAML booleans and the strings true/false."""
+    value: Any = cfg
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return default
+        value = value[part]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ConfigError(f"{dotted}: expected true or false, got {value!r}")
+
+
+def get_value(cfg: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
+    value: Any = cfg
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return default
+        value = value[part]
+    return value

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lanner.config import ConfigError, get_bool, get_value, load_config, parse_override
+
+
+def test_overrides_are_typed_and_nested() -> None:
+    cfg = load_config(
+        None, ["json_output=true", "file_output.filename=/tmp/x.log", "priority=warning"]
+    )
+    assert cfg["json_output"] is True
+    assert get_value(cfg, "file_output.filename") == "/tmp/x.log"
+    assert get_value(cfg, "file_output.enabled") is False  # untouched sibling keeps its default
+    assert cfg["priority"] == "warning"
+
+
+def test_override_list_index() -> None:
+    path, value = parse_override("rules[1].disable.rule=foo*")
+    assert path == ["rules", 1, "disable", "rule"]
+    assert value == "foo*"
+    cfg = load_config(None, ["rules[0].enable.tag=network"])
+    assert cfg["rules"] == [{"enable": {"tag": "network"}}]
+
+
+def test_file_then_overrides(tmp_path: Path) -> None:
+    f = tmp_path / "lanner.yaml"
+    f.write_text("json_output: true\nstdout_output:\n  enabled: false\n")
+    cfg = load_config(f, ["json_output=false"])
+    assert cfg["json_output"] is False
+    assert get_bool(cfg, "stdout_output.enabled") is False
+
+
+@pytest.mark.parametrize("bad", ["novalue", "=x", "a..b=1", "a b=1"])
+def test_bad_override_is_a_config_error(bad: str) -> None:
+    with pytest.raises(ConfigError, match="-o"):
+        load_config(None, [bad])
+
+
+def test_bad_file_names_line(tmp_path: Path) -> None:
+    f = tmp_path / "bad.yaml"
+    f.write_text("a: 1\nb: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml:\d+:\d+"):
+        load_config(f)
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.yaml")
+    g = tmp_path / "list.yaml"
+    g.write_text("- 1\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(g)
+
+
+def test_get_bool_rejects_non_bool() -> None:
+    cfg = load_config(None, ["json_output=maybe"])
+    with pytest.raises(ConfigError, match="json_output"):
+        get_bool(cfg, "json_output")
