@@ -1,0 +1,227 @@
+"""The Event record: one captured event, its header decoded, its parameters decoded lazily.
+
+An Event keeps a reference to the buffer it came from and the offset of its parameter-length
+array. Nothing about the parameters is computed until a parameter is asked for; then the
+offsets of all parameters are computed once, and each value is decoded once and cached.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from lanner.events.decode import decode_param
+from lanner.events.render import render_value
+from lanner.events.table import GENERIC_E, GENERIC_X, EventInfo, ParamInfo, syscall_name
+
+_MISSING: Any = object()
+
+# (event, param index, param info, decoded value, plain text) -> decorated text
+ParamDecorator = Callable[["Event", int, ParamInfo, Any, str], str]
+_LEN_STRUCTS: dict[tuple[int, bool], struct.Struct] = {}
+
+
+def lengths_struct(nparams: int, large: bool) -> struct.Struct:
+    """The struct that unpacks an event's parameter-length array (u16 or u32 each)."""
+    key = (nparams, large)
+    found = _LEN_STRUCTS.get(key)
+    if found is None:
+        found = struct.Struct(f"<{nparams}{'I' if large else 'H'}")
+        _LEN_STRUCTS[key] = found
+    return found
+
+
+class Event:
+    """One event record. See the Event contract in docs/architecture.md."""
+
+    __slots__ = (
+        "_buf",
+        "_end",
+        "_lens_at",
+        "_starts",
+        "_values",
+        "code",
+        "cpu",
+        "direction",
+        "enter",
+        "fd",
+        "fdnum",
+        "flags",
+        "info",
+        "nparams",
+        "num",
+        "state",
+        "thread",
+        "tid",
+        "ts",
+        "type_name",
+    )
+
+    num: int
+    ts: int
+    tid: int
+    cpu: int
+    code: int
+    info: EventInfo
+    type_name: str
+    direction: str
+    nparams: int
+    flags: int
+    enter: Event | None
+    thread: Any
+    fd: Any
+    fdnum: int | None
+    state: Any
+
+    def __init__(  # noqa: PLR0917  (hot path: positional args are the cheapest call)
+        self,
+        num: int,
+        ts: int,
+        tid: int,
+        cpu: int,
+        info: EventInfo,
+        nparams: int,
+        buf: bytes | memoryview,
+        lens_at: int,
+        end: int,
+        flags: int = 0,
+    ) -> None:
+        self.num = num
+        self.ts = ts
+        self.tid = tid
+        self.cpu = cpu
+        self.code = info.code
+        self.info = info
+        self.direction = info.direction
+        self.nparams = nparams
+        self.flags = flags
+        self._buf = buf
+        self._lens_at = lens_at
+        self._end = end
+        self._starts: list[int] | None = None
+        self._values: list[Any] | None = None
+        self.enter = None
+        self.thread = None
+        self.fd = None
+        self.fdnum = None
+        self.state = None
+        if info.code in (GENERIC_E, GENERIC_X):
+            self.type_name = self._generic_name()
+        else:
+            self.type_name = info.name
+
+    @classmethod
+    def from_params(
+        cls,
+        info: EventInfo,
+        params: list[bytes],
+        *,
+        num: int = 0,
+        ts: int = 0,
+        tid: int = 0,
+        cpu: int = 0,
+    ) -> Event:
+        """Build an event from raw parameter values (for tests, fixtures and live sources)."""
+        lens = lengths_struct(len(params), info.large_payload).pack(*(len(p) for p in params))
+        buf = lens + b"".join(params)
+        return cls(num, ts, tid, cpu, info, len(params), buf, 0, len(buf))
+
+    def _generic_name(self) -> str:
+        # Generic events carry the PPM syscall code; unknown codes show as sysdig does.
+        if self.nparams == 0:
+            return "<unknown>"
+        sc = self.param(0)
+        name = syscall_name(sc) if isinstance(sc, int) else None
+        return name or "<unknown>"
+
+    def _compute_starts(self) -> list[int]:
+        large = self.info.large_payload
+        size = 4 if large else 2
+        n = self.nparams
+        lens = lengths_struct(n, large).unpack_from(self._buf, self._lens_at)
+        pos = self._lens_at + n * size
+        end = self._end
+        starts = [pos]
+        for length in lens:
+            pos += length
+            # A corrupt length never reads past the event's own bytes.
+            starts.append(pos if pos < end else end)
+        self._starts = starts
+        return starts
+
+    def param_raw(self, i: int) -> bytes:
+        """The raw bytes of parameter `i` (empty for an index past the stored params)."""
+        if i < 0 or i >= self.nparams:
+            return b""
+        starts = self._starts or self._compute_starts()
+        return bytes(self._buf[starts[i] : starts[i + 1]])
+
+    def param(self, i: int) -> Any:
+        """The decoded value of parameter `i`, or None when absent."""
+        if i < 0 or i >= self.nparams:
+            return None
+        values = self._values
+        if values is None:
+            values = self._values = [_MISSING] * self.nparams
+        value = values[i]
+        if value is _MISSING:
+            params = self.info.params
+            if i >= len(params):
+                value = self.param_raw(i)
+            else:
+                value = decode_param(params[i], self.param_raw(i))
+            values[i] = value
+        return value
+
+    def param_index(self, name: str) -> int | None:
+        """The index of the parameter called `name` in this event, or None."""
+        index = self.info.param_names.get(name)
+        if index is None or index >= self.nparams:
+            return None
+        return index
+
+    def param_by_name(self, name: str) -> Any:
+        """The value of parameter `name`; an exit event falls back to its enter event."""
+        index = self.param_index(name)
+        if index is not None:
+            return self.param(index)
+        enter = self.enter
+        if enter is not None and enter is not self:
+            return enter.param_by_name(name)
+        return None
+
+    def param_name(self, i: int) -> str:
+        params = self.info.params
+        return params[i].name if i < len(params) else f"arg{i}"
+
+    def render_param(self, i: int, decorate: ParamDecorator | None = None) -> str:
+        """sysdig-style text of parameter `i`.
+
+        The event alone cannot name fds, threads or users; `decorate`, when given, receives
+        (event, index, param info, decoded value, plain text) and returns the final text
+        (e.g. "3" -> "3(<f>/etc/passwd)").
+        """
+        if i < 0 or i >= self.nparams:
+            return ""
+        params = self.info.params
+        if i >= len(params):
+            return self.param_raw(i).hex()
+        info = params[i]
+        value = self.param(i)
+        text = render_value(info, value, self.param_raw(i))
+        if decorate is not None:
+            text = decorate(self, i, info, value, text)
+        return text
+
+    def render_args(self, decorate: ParamDecorator | None = None) -> str:
+        """All parameters as sysdig's evt.args text: ``name=value `` for each one."""
+        return "".join(
+            f"{self.param_name(i)}={self.render_param(i, decorate)} " for i in range(self.nparams)
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Event(num={self.num}, ts={self.ts}, tid={self.tid}, "
+            f"{self.direction} {self.type_name})"
+        )
