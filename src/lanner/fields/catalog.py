@@ -1,21 +1,53 @@
-"""The default registry: every field class of the ``syscall`` source, built once."""
+"""The default registry: every field class of the ``syscall`` source, built once.
+
+The class modules (evt.py, proc.py...) declare the fields; the ``*_extract`` modules provide
+their extractor factories, attached here by name once, at build time.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
 
-from lanner.fields import container, evt, fd, k8s, proc, user
-from lanner.fields.registry import FieldRegistry
+from lanner.fields import (
+    container,
+    evt,
+    evt_extract,
+    fd,
+    fd_extract,
+    k8s,
+    meta_extract,
+    proc,
+    proc_extract,
+    user,
+)
+from lanner.fields.registry import ExtractorFactory, FieldRegistry
 
 CLASS_MODULES = (evt, proc, fd, user, container, k8s)
+
+
+def extractor_factories() -> dict[str, ExtractorFactory]:
+    """Field name → factory, for every field that has an extractor."""
+    return {
+        **evt_extract.FACTORIES,
+        **proc_extract.FACTORIES,
+        **fd_extract.FACTORIES,
+        **meta_extract.FACTORIES,
+    }
 
 
 @cache
 def default_registry() -> FieldRegistry:
     """The registry every rules file is compiled against (built on first use, then shared)."""
+    factories = extractor_factories()
     registry = FieldRegistry()
     for module in CLASS_MODULES:
-        registry.extend(module.fields())
+        for info in module.fields():
+            factory = factories.get(info.name)
+            if factory is not None and info.factory is None:
+                registry.add(dataclasses.replace(info, factory=factory))
+            else:
+                registry.add(info)
     return registry
 
 

@@ -131,7 +131,7 @@ def fields() -> list[FieldInfo]:
         spec("thread.tid", I, "Thread id of the event's thread."),
         spec("thread.vtid", I, "Thread id inside the thread's pid namespace."),
         spec("thread.ismain", B, "True when the thread is its process's main thread."),
-        spec("thread.nametid", S, "Command name and thread id, joined (name:tid)."),
+        spec("thread.nametid", S, "Command name immediately followed by the thread id."),
         spec("thread.pfmajor", I, "Major page faults of the thread since it started."),
         spec("thread.pfminor", I, "Minor page faults of the thread since it started."),
         spec("thread.exectime", REL, "CPU time of the last scheduled thread (switch events)."),
