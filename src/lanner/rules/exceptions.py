@@ -39,6 +39,7 @@ COMPARISON_OPERATORS = (
     *LIST_OPERATORS,
 )
 STRING_OP_MODIFIERS = ("oneof", "anyof", "allof")
+EXCEPTION_KEYS_ORDER = ("fields", "comps", "values")
 
 ExceptionValue = str | list[Any]
 """A values entry: a scalar (scalar form), or one item per field, each a scalar or a list."""

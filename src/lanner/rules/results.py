@@ -64,6 +64,12 @@ class ItemType(enum.Enum):
     OVERRIDE = "override"
 
 
+_POSITIONAL = frozenset(
+    {ItemType.RULE_CONDITION, ItemType.MACRO_CONDITION, ItemType.RULE_OUTPUT, ItemType.LIST_ITEM}
+)
+"""Location types that only refine the position inside their item (a condition's bad token)."""
+
+
 @dataclass(frozen=True)
 class Location:
     """One level of the context of a message: an item and where it is."""
@@ -78,8 +84,10 @@ class Location:
 
 @dataclass(frozen=True)
 class LoadMessage:
-    """One error or warning. ``item_type``/``item_name`` are those of the innermost item;
-    ``locations`` keeps the whole chain (a rule, then its exception) outermost first."""
+    """One error or warning. ``item_type``/``item_name`` are those of the innermost item
+    (a rule condition's error is about the rule, an exception's about the exception);
+    ``file``/``line``/``col`` are the most precise position known. ``locations`` keeps
+    the whole chain, outermost first."""
 
     code: LoadCode
     message: str
@@ -90,13 +98,21 @@ class LoadMessage:
     def is_error(self) -> bool:
         return self.code.is_error
 
+    def _item(self) -> Location | None:
+        for location in reversed(self.locations):
+            if location.item_type not in _POSITIONAL:
+                return location
+        return self.locations[-1] if self.locations else None
+
     @property
     def item_type(self) -> str:
-        return self.locations[-1].item_type.value if self.locations else ItemType.CONTENT.value
+        item = self._item()
+        return item.item_type.value if item is not None else ItemType.CONTENT.value
 
     @property
     def item_name(self) -> str:
-        return self.locations[-1].item_name if self.locations else ""
+        item = self._item()
+        return item.item_name if item is not None else ""
 
     @property
     def file(self) -> str:

@@ -5,6 +5,10 @@ Two differences from plain ``yaml.safe_load`` matter for Falco files:
 * YAML 1.1 resolves a bare ``=`` to the ``tag:yaml.org,2002:value`` type, which SafeLoader
   cannot construct; Falco files use it in ``comps: [=, in]``. We drop that resolver so
   ``=`` is the string ``"="``.
+* yaml-cpp keeps every scalar as text and converts on demand (``[0755, yes]`` stay the
+  strings ``"0755"`` and ``"yes"``); PyYAML would turn them into 493 and True. We keep
+  only the null resolver, so scalars come back as ``str`` (or None) and the loader
+  converts booleans and integers itself (:func:`scalar_bool`, :func:`scalar_int`).
 * A plain scalar starting with ``!`` (``desc: != after evt.type``) is read as a tag. yaml-cpp
   keeps the scalar and ignores the tag; a catch-all ``!`` constructor does the same.
 
@@ -14,6 +18,7 @@ remember where each key and each value starts so errors can name file:line:col.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -72,6 +77,40 @@ class YamlParseError(Exception):
         self.col = col
 
 
+_KEPT_RESOLVERS = frozenset({"tag:yaml.org,2002:null", "tag:yaml.org,2002:merge"})
+
+_TRUE = frozenset({"true", "yes", "on", "y"})
+_FALSE = frozenset({"false", "no", "off", "n"})
+
+
+def scalar_bool(value: Any) -> bool | None:
+    """A YAML boolean the way yaml-cpp reads one; None when ``value`` is not one."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    return None
+
+
+def scalar_int(value: Any) -> int | None:
+    """A YAML integer (decimal, 0x hex, 0o octal); None when ``value`` is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text, 0) if text[:2].lower() in ("0x", "0o") else int(text, 10)
+        except ValueError:
+            return None
+    return None
+
+
 def _mark_of(node: yaml.Node) -> Mark:
     start = node.start_mark
     style = getattr(node, "style", None) or ""
@@ -82,11 +121,11 @@ class _RulesLoader(_BaseLoader):  # type: ignore[misc]
     """SafeLoader with yaml-cpp's leniencies and position-keeping containers."""
 
     yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:value"]
+        first: [(tag, regexp) for tag, regexp in resolvers if tag in _KEPT_RESOLVERS]
         for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
     }
 
-    def construct_marked_map(self, node: yaml.MappingNode) -> MarkedMap:
+    def construct_marked_map(self, node: yaml.MappingNode) -> Iterator[MarkedMap]:
         result = MarkedMap()
         result.mark = _mark_of(node)
         result.key_marks = {}
@@ -108,7 +147,7 @@ class _RulesLoader(_BaseLoader):  # type: ignore[misc]
             result.key_marks[key] = _mark_of(key_node)
             result.value_marks[key] = _mark_of(value_node)
 
-    def construct_marked_list(self, node: yaml.SequenceNode) -> MarkedList:
+    def construct_marked_list(self, node: yaml.SequenceNode) -> Iterator[MarkedList]:
         result = MarkedList()
         result.mark = _mark_of(node)
         result.item_marks = [_mark_of(child) for child in node.value]
