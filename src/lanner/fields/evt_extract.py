@@ -22,12 +22,9 @@ NS = 1_000_000_000
 # Param types whose negative value means a failed call.
 _SIGNED_RESULT = frozenset({ParamType.ERRNO, ParamType.FD, ParamType.PID, ParamType.INT64,
                             ParamType.INT32, ParamType.FD32, ParamType.PID32})  # fmt: skip
-_FLAG_TYPES = frozenset({ParamType.FLAGS8, ParamType.FLAGS16, ParamType.FLAGS32,
-                         ParamType.ENUMFLAGS8, ParamType.ENUMFLAGS16, ParamType.ENUMFLAGS32,
-                         ParamType.MODE})  # fmt: skip
 _FD_TYPES = frozenset({ParamType.FD, ParamType.FD32})
 _PID_TYPES = frozenset({ParamType.PID, ParamType.PID32})
-_NUMBER_WITH_NAMES = re.compile(r"^-?(?:0x)?[0-9A-Fa-f]+\((.*)\)$")
+_NUMBER_WITH_NAMES = re.compile(r"^(-?(?:0x)?[0-9A-Fa-f]+)\((.*)\)$")
 _OPEN_TYPES = frozenset({"open", "openat", "openat2"})
 _O_ACCMODE = 3
 _O_RDONLY_BIT = 1 << 0  # PPM_O_RDONLY
@@ -299,27 +296,25 @@ def _pid_resolved(e: Any, pid: int) -> str:
 
 
 def render_arg(e: Any, i: int) -> tuple[str, str]:
-    """(plain text, resolved text) of parameter ``i``; resolved is '' when there is none."""
-    ptype = e.info.params[i].type if i < len(e.info.params) else None
+    """(plain text, resolved text) of parameter ``i``; resolved is '' when there is none.
+
+    Numbers with names (flags, errno) render as ``4097(O_RDONLY|O_CLOEXEC)``: the names are
+    the resolved part. Descriptors resolve through the fd table, pids to the thread's name.
+    """
+    params = e.info.params
+    param = params[i] if i < len(params) else None
     text: str = e.render_param(i)
-    if ptype in _FD_TYPES:
+    if param is None or param.fmt == "NA":
+        return text, ""
+    match = _NUMBER_WITH_NAMES.match(text)
+    if match:
+        return match.group(1), match.group(2)
+    if param.type in _FD_TYPES:
         value = e.param(i)
         return text, _fd_resolved(e, value) if isinstance(value, int) else ""
-    if ptype in _PID_TYPES:
+    if param.type in _PID_TYPES:
         value = e.param(i)
         return text, _pid_resolved(e, value) if isinstance(value, int) else ""
-    if ptype is ParamType.ERRNO:
-        value = e.param(i)
-        if isinstance(value, int) and value < 0:
-            match = _NUMBER_WITH_NAMES.match(text)
-            return str(value), match.group(1) if match else errno_name(-value)
-        return text, ""
-    if ptype in _FLAG_TYPES:
-        match = _NUMBER_WITH_NAMES.match(text)
-        if match:
-            value = e.param(i)
-            return str(value) if isinstance(value, int) else text, match.group(1)
-        return text, ""
     return text, ""
 
 
