@@ -185,3 +185,15 @@ def test_type_is_and_abspath() -> None:
     assert extract("evt.type.is.open", event) == 0
     assert extract("fs.path.nameraw", event) == "sub/dir"
     assert extract("fs.path.name", event) == "/home/u/sub/dir"
+
+
+def test_syslog_writes() -> None:
+    state = FakeState()
+    info = thread(state, 4, "logger")
+    info.fdtable.add(file_fd(3, "/dev/log"))
+    info.fdtable.add(file_fd(4, "/tmp/x"))
+    to_log = attach(make_event("write", "<", [i64(5), b"hello"]), state, info, 3)
+    elsewhere = attach(make_event("write", "<", [i64(5), b"hello"]), state, info, 4)
+    assert extract("evt.is_syslog", to_log) is True
+    assert extract("evt.is_syslog", elsewhere) is False
+    assert extract("evt.io_dir", to_log) == "w"

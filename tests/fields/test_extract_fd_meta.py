@@ -157,3 +157,11 @@ def test_container_without_metadata_yet() -> None:
     assert extract("container.id", event) == "59fd49aa4072"
     assert extract("container.name", event) is None
     assert extract("container.image.repository", event) is None
+
+
+def test_relative_and_nested_file_names() -> None:
+    assert extract("fd.directory", _with_fd(file_fd(3, "/a/b/c.txt"))) == "/a/b"
+    assert extract("fd.filename", _with_fd(file_fd(3, "/a/b/c.txt"))) == "c.txt"
+    directory = FdInfo(3, FdType.DIRECTORY, "/var/lib")
+    assert extract("fd.directory", _with_fd(directory)) == "/var/lib"
+    assert extract("fd.filename", _with_fd(directory)) is None

@@ -214,6 +214,11 @@ def _is_wait(e: Any) -> bool:
     return e.info.category == "wait" or bool(e.info.flags & (1 << 7))
 
 
+def _is_syslog(e: Any) -> bool:
+    fd = e.fd
+    return e.info.category == "io_write" and fd is not None and fd.name == "/dev/log"
+
+
 def _buffer_index(e: Any) -> int | None:
     for name in ("data", "buf", "msg"):
         index: int | None = e.param_index(name)
@@ -486,6 +491,7 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "evt.is_io_write": fixed(_io_test(("io_write",))),
     "evt.io_dir": fixed(_io_dir),
     "evt.is_wait": fixed(_is_wait),
+    "evt.is_syslog": fixed(_is_syslog),
     "evt.count": fixed(lambda e: 1),
     "evt.count.error": fixed(_count_error(None)),
     "evt.count.error.file": fixed(_count_error("file")),
