@@ -167,7 +167,8 @@ def exception_condition(spec: ExceptionSpec) -> str:
 
 def apply_exceptions(condition: str, specs: list[ExceptionSpec]) -> str:
     """``condition`` with every exception appended as ``and not (...)``."""
-    parts = [text for text in (exception_condition(spec) for spec in specs) if text]
-    if not parts:
+    if not specs:
         return condition
+    # Falco parenthesises the condition as soon as the rule has exceptions, even empty ones.
+    parts = [text for text in (exception_condition(spec) for spec in specs) if text]
     return f"({condition})" + "".join(f" and not {part}" for part in parts)

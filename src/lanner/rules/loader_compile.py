@@ -30,6 +30,7 @@ MAX_EVTTYPES = 100
 NO_EVTTYPE_MESSAGE = (
     "Rule matches too many evt.type values. This has a significant performance penalty."
 )
+_CONTAINER_INFO = "%container.info"
 _UNKNOWN_MARKERS = (
     "nonexistent field",
     "invalid formatting token",
@@ -281,6 +282,24 @@ class Compiler:
             )
 
         try:
+            output = compile_output(self._output_text(info, warn), self.registry)
+        except OutputFormatError as exc:
+            where = info.output_location or info.location
+            message = self._plain_error(
+                LoadCode.LOAD_ERR_COMPILE_OUTPUT, exc.message, info.location, where
+            )
+            if info.skip_if_unknown_filter and is_unknown_filter_error(exc.message):
+                warn(
+                    LoadMessage(
+                        LoadCode.LOAD_UNKNOWN_FILTER,
+                        exc.message,
+                        message.locations,
+                        message.snippet,
+                    )
+                )
+                return None
+            raise RuleLoadError(message) from None
+        try:
             node = self._parse(text)
         except ConditionError as exc:
             raise RuleLoadError(error(LoadCode.LOAD_ERR_COMPILE_CONDITION, exc)) from None
@@ -311,24 +330,6 @@ class Compiler:
             raise RuleLoadError(
                 error(LoadCode.LOAD_ERR_COMPILE_CONDITION, exc.message, pos)
             ) from None
-        try:
-            output = compile_output(info.output, self.registry)
-        except OutputFormatError as exc:
-            where = info.output_location or info.location
-            message = self._plain_error(
-                LoadCode.LOAD_ERR_COMPILE_OUTPUT, exc.message, info.location, where
-            )
-            if info.skip_if_unknown_filter and is_unknown_filter_error(exc.message):
-                warn(
-                    LoadMessage(
-                        LoadCode.LOAD_UNKNOWN_FILTER,
-                        exc.message,
-                        message.locations,
-                        message.snippet,
-                    )
-                )
-                return None
-            raise RuleLoadError(message) from None
         evttypes = condition.evttypes
         if (
             info.warn_evttypes
@@ -359,6 +360,19 @@ class Compiler:
             capture=info.capture,
             capture_duration=info.capture_duration,
         )
+
+    def _output_text(self, info: RuleInfo, warn: Callable[[LoadMessage], None]) -> str:
+        if _CONTAINER_INFO not in info.output:
+            return info.output
+        warn(
+            LoadMessage(
+                LoadCode.LOAD_DEPRECATED_ITEM,
+                "%container.info is deprecated and expands to nothing; name the container "
+                "fields you want in the output instead.",
+                (info.location,),
+            )
+        )
+        return info.output.replace(_CONTAINER_INFO, "")
 
     def _warn_unused(self, collector: Collector, warn: Callable[[LoadMessage], None]) -> None:
         for macro in sorted(collector.macros.values(), key=lambda m: m.index):
