@@ -1,0 +1,545 @@
+"""fd-side parsers: open*, socket/bind/connect/accept, close, dup, pipes and the single-fd
+creators (eventfd, signalfd, timerfd, inotify, epoll, bpf, userfaultfd, io_uring, memfd,
+pidfd), plus the socket tuple inference read/write events allow (UDP).
+
+Tuples are kept by role: `cip:cport` the client end, `sip:sport` the server end. An event's
+socket tuple is (source -> destination); which end is the client depends on the call.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lanner.state.fds import FdInfo, FdRole, FdType, L4Proto
+from lanner.state.procparsers import ProcParsers, own, pget, ret
+from lanner.state.values import (
+    AF_INET,
+    AF_INET6,
+    AF_NETLINK,
+    AF_UNIX,
+    AT_FDCWD,
+    O_CLOEXEC,
+    O_DIRECTORY,
+    O_F_CREATED,
+    as_int,
+    as_str,
+    concat_path,
+    endpoint_text,
+    is_mapped_ipv4,
+    is_unspecified,
+    unmap_ipv4,
+)
+
+if TYPE_CHECKING:
+    from lanner.state.threads import ThreadInfo
+
+EINPROGRESS = 115
+F_DUPFD = 1
+F_DUPFD_CLOEXEC = 26
+IPPROTO_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_RAW = 0, 1, 6, 17, 255
+SOCK_STREAM, SOCK_DGRAM, SOCK_RAW = 1, 2, 3
+_IP_SOCKS = (FdType.IPV4_SOCK, FdType.IPV6_SOCK)
+_SERVER_SOCKS = (FdType.IPV4_SERVSOCK, FdType.IPV6_SERVSOCK)
+
+
+def _l4proto(sock_type: int, protocol: int) -> int:
+    raw = sock_type == SOCK_RAW
+    if protocol == IPPROTO_TCP:
+        return L4Proto.RAW if raw else L4Proto.TCP
+    if protocol == IPPROTO_UDP:
+        return L4Proto.RAW if raw else L4Proto.UDP
+    if protocol == IPPROTO_IP:
+        if sock_type & 0xFF == SOCK_STREAM:
+            return L4Proto.TCP
+        if sock_type & 0xFF == SOCK_DGRAM:
+            return L4Proto.UDP
+        return L4Proto.UNKNOWN
+    if protocol == IPPROTO_ICMP:
+        return L4Proto.RAW if raw else L4Proto.ICMP
+    if protocol == IPPROTO_RAW:
+        return L4Proto.RAW
+    return L4Proto.UNKNOWN
+
+
+def socket_name(info: FdInfo) -> str:
+    """fd.name of an IP socket: "cip:cport->sip:sport"."""
+    return f"{endpoint_text(info.cip, info.cport)}->{endpoint_text(info.sip, info.sport)}"
+
+
+def unix_tuple_text(src: int, dst: int, path: str) -> str:
+    return f"{src:x}->{dst:x} {path}"
+
+
+def _sockaddr_text(addr: Any) -> str:
+    """A SOCKADDR parameter as sysdig prints it ("ip:port", or the unix path)."""
+    family = getattr(addr, "family", None)
+    if family in (AF_INET, AF_INET6):
+        return endpoint_text(getattr(addr, "addr", None), getattr(addr, "port", None))
+    if family == AF_UNIX:
+        return as_str(getattr(addr, "path", ""))
+    return ""
+
+
+def _tuple_text(tup: Any) -> str:
+    family = getattr(tup, "family", None)
+    if family in (AF_INET, AF_INET6):
+        src = endpoint_text(getattr(tup, "sip", None), getattr(tup, "sport", None))
+        dst = endpoint_text(getattr(tup, "dip", None), getattr(tup, "dport", None))
+        return f"{src}->{dst}"
+    if family == AF_UNIX:
+        src, dst = _unix_pointers(tup)
+        return unix_tuple_text(src, dst, as_str(getattr(tup, "path", "")))
+    return ""
+
+
+def _unix_pointers(tup: Any) -> tuple[int, int]:
+    for src_name, dst_name in (("src_ptr", "dst_ptr"), ("src", "dst")):
+        src = getattr(tup, src_name, None)
+        if src is not None:
+            return as_int(src), as_int(getattr(tup, dst_name, 0))
+    return 0, 0
+
+
+class FdParsers(ProcParsers):
+    """Mixin of StateParser: the handlers that change fd tables."""
+
+    # ---- helpers -------------------------------------------------------------------------
+
+    @staticmethod
+    def _add(event: Any, thread: ThreadInfo, info: FdInfo) -> FdInfo:
+        thread.fdtable.fds[info.fd] = info
+        event.fd = info
+        event.fdnum = info.fd
+        return info
+
+    def _add_single(self, event: Any, thread: ThreadInfo | None, fdtype: int) -> None:
+        if thread is None:
+            return
+        fd = ret(event)
+        if fd < 0:
+            return
+        info = FdInfo(fd, fdtype)
+        flags = own(event, "flags")
+        if flags is not None:
+            info.openflags = as_int(flags)
+        self._add(event, thread, info)
+
+    # ---- files ---------------------------------------------------------------------------
+
+    def on_open_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        if thread is None:
+            return
+        fd = ret(event)
+        kind = event.info.name
+        name = as_str(own(event, "name")) if kind != "open_by_handle_at" else ""
+        flags = as_int(own(event, "flags"))
+        enter = event.enter
+        base = thread.cwd
+        if kind == "creat":
+            flags = 0
+        if kind in ("openat", "openat2"):
+            name = name or "<NA>"
+            dirfd = own(event, "dirfd")
+            if enter is not None:
+                enter_name = enter.param_by_name("name")
+                if enter_name is not None and as_str(enter_name) != "<NA>":
+                    name = as_str(enter_name)
+                    added = flags & ~(O_F_CREATED - 1)
+                    flags = as_int(enter.param_by_name("flags")) | added
+                    dirfd = enter.param_by_name("dirfd")
+            base = ""
+            if dirfd is not None:
+                base = self._dirfd_base(thread, name, as_int(dirfd, AT_FDCWD))
+        elif kind == "open_by_handle_at":
+            name = as_str(own(event, "path"))
+            base = ""
+        elif enter is not None:
+            enter_name = enter.param_by_name("name")
+            if enter_name is not None and as_str(enter_name) != "<NA>":
+                name = as_str(enter_name)
+                if kind == "open":
+                    added = flags & ~(O_F_CREATED - 1)
+                    flags = as_int(enter.param_by_name("flags")) | added
+        if fd < 0:
+            event.fdnum = fd
+            return
+        info = FdInfo(fd, FdType.DIRECTORY if flags & O_DIRECTORY else FdType.FILE_V2)
+        info.openflags = flags
+        info.dev = as_int(own(event, "dev"))
+        info.ino = as_int(own(event, "ino"))
+        info.nameraw = name
+        info.name = concat_path(base, name)
+        self._add(event, thread, info)
+
+    def on_close_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        # The event keeps its FdInfo (fields still read it); only the table forgets it.
+        if thread is None or event.fd is None or ret(event) < 0:
+            return
+        if thread.fdtable.fds.get(event.fdnum) is event.fd:
+            del thread.fdtable.fds[event.fdnum]
+
+    def on_dup_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        if thread is None:
+            return
+        newfd = ret(event)
+        if newfd < 0:
+            return
+        if newfd == 0:
+            thread.flags |= 1 << 22  # shell-pipe destination heuristic (PPM_CL_PIPE_DST)
+        elif newfd == 1:
+            thread.flags |= 1 << 21  # shell-pipe source (PPM_CL_PIPE_SRC)
+        old = event.fd
+        if old is None:
+            return
+        info = old.copy(newfd)
+        if event.info.name == "dup3":
+            flags = as_int(pget(event, "flags"))
+            if flags:
+                info.openflags |= flags
+            else:
+                info.openflags &= ~O_CLOEXEC
+        self._add(event, thread, info)
+
+    def on_fcntl_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        if thread is None or event.fd is None:
+            return
+        if as_int(pget(event, "cmd"), -1) not in (F_DUPFD, F_DUPFD_CLOEXEC):
+            return
+        newfd = ret(event)
+        if newfd >= 0:
+            self._add(event, thread, event.fd.copy(newfd))
+
+    def on_pipe_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        if thread is None or ret(event) < 0:
+            return
+        ino = as_int(own(event, "ino"))
+        flags = as_int(own(event, "flags"))
+        for name in ("fd1", "fd2"):
+            info = FdInfo(as_int(own(event, name), -1), FdType.FIFO)
+            info.ino = ino
+            info.openflags = flags
+            self._add(event, thread, info)
+
+    def on_socketpair_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        if thread is None or ret(event) < 0:
+            return
+        fd1 = as_int(own(event, "fd1"), -1)
+        fd2 = as_int(own(event, "fd2"), -1)
+        if fd1 == fd2:
+            return
+        first = FdInfo(fd1, FdType.UNIX_SOCK)
+        first.family = AF_UNIX
+        first.unix_src = as_int(own(event, "source"))
+        first.unix_dst = as_int(own(event, "peer"))
+        self._add(event, thread, first.copy(fd2))
+        self._add(event, thread, first)
+
+    def on_eventfd_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        self._add_single(event, thread, FdType.EVENT)
+
+    def on_signalfd_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        self._add_single(event, thread, FdType.SIGNALFD)
+
+    def on_timerfd_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        self._add_single(event, thread, FdType.TIMERFD)
+
+    def on_inotify_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        self._add_single(event, thread, FdType.INOTIFY)
+
+    def on_epoll_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        self._add_single(event, thread, FdType.EVENTPOLL)
+
+    def on_bpf_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        self._add_single(event, thread, FdType.BPF)
+
+    def on_userfaultfd_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        self._add_single(event, thread, FdType.USERFAULTFD)
+
+    def on_io_uring_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        self._add_single(event, thread, FdType.IOURING)
+
+    def on_memfd_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        if thread is None:
+            return
+        fd = ret(event)
+        if fd < 0:
+            return
+        info = FdInfo(fd, FdType.MEMFD, as_str(own(event, "name")))
+        info.openflags = as_int(own(event, "flags"))
+        self._add(event, thread, info)
+
+    def on_pidfd_open_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        if thread is None:
+            return
+        fd = ret(event)
+        if fd < 0:
+            return
+        pid = as_int(pget(event, "pid"), -1)
+        info = FdInfo(fd, FdType.PIDFD, f"/proc/{pid}")
+        info.openflags = as_int(pget(event, "flags"))
+        info.ino = pid  # a pidfd has no inode worth keeping: remember the target pid there
+        self._add(event, thread, info)
+
+    def on_pidfd_getfd_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        if thread is None:
+            return
+        fd = ret(event)
+        pidfd = thread.fdtable.fds.get(as_int(pget(event, "pidfd"), -1))
+        if fd < 0 or pidfd is None or pidfd.type != FdType.PIDFD:
+            return
+        owner = self.threads.threads.get(pidfd.ino)
+        if owner is None:
+            return
+        target = owner.fdtable.fds.get(as_int(pget(event, "targetfd"), -1))
+        if target is not None:
+            self._add(event, thread, target.copy(fd))
+
+    # ---- sockets -------------------------------------------------------------------------
+
+    def _new_socket(self, fd: int, domain: int, sock_type: int, protocol: int) -> FdInfo:
+        info = FdInfo(fd, FdType.UNKNOWN)
+        info.family = domain
+        info.l4proto = int(L4Proto.UNKNOWN)
+        if domain == AF_UNIX:
+            info.type = FdType.UNIX_SOCK
+        elif domain in (AF_INET, AF_INET6):
+            info.type = FdType.IPV4_SOCK if domain == AF_INET else FdType.IPV6_SOCK
+            info.l4proto = int(_l4proto(sock_type, protocol))
+        elif domain == AF_NETLINK:
+            info.type = FdType.NETLINK
+        return info
+
+    def on_socket_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        if thread is None:
+            return
+        fd = ret(event)
+        if fd < 0:
+            return
+        domain = as_int(pget(event, "domain"))
+        info = self._new_socket(
+            fd, domain, as_int(pget(event, "type")), as_int(pget(event, "proto"))
+        )
+        self._add(event, thread, info)
+
+    def on_bind_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        info = event.fd
+        if info is None or ret(event) < 0:
+            return
+        addr = own(event, "addr")
+        if addr is None:
+            return
+        family = getattr(addr, "family", None)
+        port = as_int(getattr(addr, "port", 0))
+        ip = getattr(addr, "addr", None)
+        if family in (AF_INET, AF_INET6) and port > 0:
+            if family == AF_INET or is_mapped_ipv4(ip):
+                info.type = FdType.IPV4_SERVSOCK
+                info.sip = unmap_ipv4(ip)
+            else:
+                info.type = FdType.IPV6_SERVSOCK
+                info.sip = ip
+            info.sport = port
+            info.role = int(FdRole.SERVER)
+        info.name = _sockaddr_text(addr)
+
+    def on_connect_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        info = event.fd
+        if thread is None or info is None:
+            return
+        res = ret(event)
+        if res >= 0 or res == -EINPROGRESS:
+            info.connected = True
+        # sysdig 0.29 records the tuple even of a failed connect (fd.name shows the peer),
+        # so we do too; rules filter failures through evt.res.
+        enter = event.enter
+        enter_addr = enter.param_by_name("addr") if enter is not None else None
+        tup = own(event, "tuple")
+        if tup is None:
+            if enter_addr is None:
+                return
+            self._connect_from_addr(info, enter_addr)
+        else:
+            self._connect_from_tuple(info, tup, own(event, "addr"), enter_addr)
+        if info.role == FdRole.NONE:
+            info.role = int(FdRole.CLIENT)
+
+    def _connect_from_addr(self, info: FdInfo, addr: Any) -> None:
+        family = getattr(addr, "family", None)
+        if family in (AF_INET, AF_INET6):
+            ip = getattr(addr, "addr", None)
+            if family == AF_INET or is_mapped_ipv4(ip):
+                info.type = FdType.IPV4_SOCK
+                ip = unmap_ipv4(ip)
+            else:
+                info.type = FdType.IPV6_SOCK
+            info.sip = ip
+            info.sport = as_int(getattr(addr, "port", 0))
+        else:
+            info.name = _sockaddr_text(addr)
+
+    def _connect_from_tuple(self, info: FdInfo, tup: Any, exit_addr: Any, enter_addr: Any) -> None:
+        family = getattr(tup, "family", None)
+        if family in (AF_INET, AF_INET6):
+            dip, dport = tup.dip, tup.dport
+            # Prefer the address the caller passed unless the kernel reported another peer
+            # (defeats a user-space swap of the sockaddr between enter and exit).
+            if exit_addr is not None and enter_addr is not None:
+                same = getattr(exit_addr, "addr", None) == dip and (
+                    getattr(exit_addr, "port", None) == dport
+                )
+                if same:
+                    dip = getattr(enter_addr, "addr", dip)
+                    dport = getattr(enter_addr, "port", dport)
+            sip = tup.sip
+            if family == AF_INET6 and is_mapped_ipv4(sip) and is_mapped_ipv4(dip):
+                family = AF_INET
+                sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
+            info.type = FdType.IPV4_SOCK if family == AF_INET else FdType.IPV6_SOCK
+            changed = self._set_endpoints(info, sip, tup.sport, dip, dport)
+            if changed and info.role == FdRole.SERVER and info.l4proto == L4Proto.UDP:
+                self._swap(info)
+            info.name = socket_name(info)
+        elif family == AF_UNIX:
+            if info.type != FdType.UNIX_SOCK:
+                return
+            path = as_str(getattr(tup, "path", ""))
+            if exit_addr is not None and enter_addr is not None:
+                if as_str(getattr(exit_addr, "path", "")) == path:
+                    path = as_str(getattr(enter_addr, "path", path))
+            info.unix_src, info.unix_dst = _unix_pointers(tup)
+            info.name = unix_tuple_text(info.unix_src, info.unix_dst, path)
+
+    @staticmethod
+    def _set_endpoints(
+        info: FdInfo, cip: str | None, cport: int | None, sip: str | None, sport: int | None
+    ) -> bool:
+        """Store (source -> destination) as (client -> server); False if nothing changed
+        (the same tuple in either direction counts as unchanged)."""
+        if info.type in _IP_SOCKS and (
+            (cip, cport, sip, sport) == (info.cip, info.cport, info.sip, info.sport)
+            or (sip, sport, cip, cport) == (info.cip, info.cport, info.sip, info.sport)
+        ):
+            return False
+        changed = (cip, cport, sip, sport) != (info.cip, info.cport, info.sip, info.sport)
+        info.cip, info.cport, info.sip, info.sport = cip, cport, sip, sport
+        return changed
+
+    @staticmethod
+    def _swap(info: FdInfo) -> None:
+        info.cip, info.cport, info.sip, info.sport = info.sip, info.sport, info.cip, info.cport
+
+    def on_accept_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        if thread is None:
+            return
+        fd = ret(event)
+        if fd < 0:
+            return
+        thread.last_fd = fd
+        event.fdnum = fd
+        tup = own(event, "tuple")
+        if tup is None:
+            return
+        family = getattr(tup, "family", None)
+        info = FdInfo(fd, FdType.UNKNOWN)
+        info.family = family or 0
+        if family in (AF_INET, AF_INET6):
+            sip, dip = tup.sip, tup.dip
+            if family == AF_INET6 and is_mapped_ipv4(sip) and is_mapped_ipv4(dip):
+                family = AF_INET
+                sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
+            info.type = FdType.IPV4_SOCK if family == AF_INET else FdType.IPV6_SOCK
+            info.l4proto = int(L4Proto.TCP)
+            info.cip, info.cport, info.sip, info.sport = sip, tup.sport, dip, tup.dport
+            info.name = socket_name(info)
+        elif family == AF_UNIX:
+            info.type = FdType.UNIX_SOCK
+            info.unix_src, info.unix_dst = _unix_pointers(tup)
+            info.name = _tuple_text(tup)
+        else:
+            return
+        info.role = int(FdRole.SERVER)
+        info.connected = True
+        self._add(event, thread, info)
+
+    # ---- reads and writes: UDP tuple inference -------------------------------------------
+
+    def on_read_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        self._rw_exit(event, thread, incoming=True)
+
+    def on_write_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        kind = event.info.name
+        if event.fd is None and thread is not None and kind in ("send", "sendto", "sendmsg"):
+            self._infer_socket(event, thread)
+        self._rw_exit(event, thread, incoming=False)
+
+    def _infer_socket(self, event: Any, thread: ThreadInfo) -> None:
+        """A send* on an fd we never saw created: assume a UDP socket (libsinsp does the same),
+        but only when the exit event itself carries the tuple."""
+        if ret(event) < 0 or event.fdnum is None or event.fdnum < 0:
+            return
+        tup = own(event, "tuple")
+        family = getattr(tup, "family", None)
+        if family in (AF_INET, AF_INET6):
+            info = self._new_socket(event.fdnum, family, SOCK_DGRAM, IPPROTO_UDP)
+            self._add(event, thread, info)
+
+    def _rw_exit(self, event: Any, thread: ThreadInfo | None, incoming: bool) -> None:
+        info = event.fd
+        if info is None or thread is None or ret(event) < 0:
+            return
+        if info.type in _IP_SOCKS:
+            info.connected = True
+        tup = pget(event, "tuple")
+        if tup is None:
+            return
+        if info.name and info.l4proto == L4Proto.TCP and info.type in _IP_SOCKS:
+            return
+        if not self._update_from_tuple(info, tup):
+            return
+        if info.type in _IP_SOCKS:
+            if info.role == FdRole.NONE:
+                info.role = int(self._guess_role(thread, info, incoming))
+            if (incoming and info.role == FdRole.CLIENT) or (
+                not incoming and info.role == FdRole.SERVER
+            ):
+                self._swap(info)
+            info.name = socket_name(info)
+        else:
+            info.name = _tuple_text(tup)
+
+    def _update_from_tuple(self, info: FdInfo, tup: Any) -> bool:
+        family = getattr(tup, "family", None)
+        if family == AF_UNIX:
+            info.type = FdType.UNIX_SOCK
+            info.unix_src, info.unix_dst = _unix_pointers(tup)
+            info.name = as_str(getattr(tup, "path", ""))
+            return True
+        if family not in (AF_INET, AF_INET6):
+            return False
+        sip, dip = tup.sip, tup.dip
+        if family == AF_INET6 and is_mapped_ipv4(sip) and is_mapped_ipv4(dip):
+            family = AF_INET
+            sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
+        info.type = FdType.IPV4_SOCK if family == AF_INET else FdType.IPV6_SOCK
+        if is_unspecified(sip):
+            sip = self.state.local_address_for(dip, family == AF_INET6) or sip
+        if not self._set_endpoints(info, sip, tup.sport, dip, tup.dport):
+            return False
+        if info.l4proto in (L4Proto.UNKNOWN, L4Proto.NA):
+            info.l4proto = int(L4Proto.UDP)
+        return True
+
+    @staticmethod
+    def _guess_role(thread: ThreadInfo, info: FdInfo, incoming: bool) -> FdRole:
+        """libsinsp's guess: a process bound to the tuple's destination port is its server,
+        otherwise its client; when that port is also one of its client ports, a read
+        suggests a server and a write a client."""
+        port = info.sport
+        fds = thread.fdtable.fds.values()
+        bound = any(f.type in _SERVER_SOCKS and f.sport == port for f in fds)
+        if not bound:
+            return FdRole.CLIENT
+        uses_as_client = any(f.type in _IP_SOCKS and f.cport == info.cport for f in fds)
+        if not uses_as_client:
+            return FdRole.SERVER
+        return FdRole.SERVER if incoming else FdRole.CLIENT
