@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lanner.events.table import ParamType
+from lanner.events.table import GENERIC_E, GENERIC_X, ParamType
 from lanner.fields._spec import fixed, none_extractor
 from lanner.fields.registry import Extractor, ExtractorFactory
 
@@ -22,6 +22,8 @@ NS = 1_000_000_000
 # Param types whose negative value means a failed call.
 _SIGNED_RESULT = frozenset({ParamType.ERRNO, ParamType.FD, ParamType.PID, ParamType.INT64,
                             ParamType.INT32, ParamType.FD32, ParamType.PID32})  # fmt: skip
+_GENERIC_CODES = frozenset({GENERIC_E, GENERIC_X})
+_RESULT_NAMES = frozenset({"res", "fd"})
 _FD_TYPES = frozenset({ParamType.FD, ParamType.FD32})
 _PID_TYPES = frozenset({ParamType.PID, ParamType.PID32})
 _NUMBER_WITH_NAMES = re.compile(r"^(-?(?:0x)?[0-9A-Fa-f]+)\((.*)\)$")
@@ -130,8 +132,12 @@ def _result_index(e: Any) -> int | None:
 
 
 def raw_result(e: Any) -> int | None:
-    """The exit event's return value as a signed number, None on enter events."""
-    if e.direction != "<" or e.nparams == 0:
+    """The exit event's return value as a signed number, None on enter events.
+
+    The return value is a first parameter called ``res`` or ``fd``; generic syscall events
+    carry only the syscall id, so they have none (as in sysdig).
+    """
+    if e.direction != "<" or e.nparams == 0 or e.info.params[0].name not in _RESULT_NAMES:
         return None
     value = e.param(0)
     if not isinstance(value, int):
@@ -324,7 +330,12 @@ def render_arg(e: Any, i: int) -> tuple[str, str]:
 
 
 def render_args(e: Any) -> str:
-    """sysdig's evt.args text: ``name=value `` per parameter, value(resolved) when resolved."""
+    """sysdig's evt.args text: ``name=value `` per parameter, value(resolved) when resolved.
+
+    Generic syscall events show nothing: their only parameters are syscall ids.
+    """
+    if e.code in _GENERIC_CODES:
+        return ""
     parts = []
     for i in range(e.nparams):
         text, resolved = render_arg(e, i)

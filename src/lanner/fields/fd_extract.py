@@ -35,6 +35,21 @@ def _of_fd(read: FdReader) -> Extractor:
     return extract
 
 
+_OPEN_LIKE = frozenset({"open", "openat", "openat2", "creat"})
+
+
+def _typechar(e: Any) -> str | None:
+    """The fd's letter; without an fd entry, sysdig still answers 'f' for the open family
+    and 'o' (unknown kind) for a descriptor number it has no entry for."""
+    fd = e.fd
+    if fd is not None:
+        return str(fd.typechar)
+    if e.type_name in _OPEN_LIKE:
+        return "f"
+    num = e.fdnum
+    return "o" if num is not None and num >= 0 else None
+
+
 def _typestring(fd: Any) -> str | None:
     text = fd.typestring
     return str(text) if text else None
@@ -220,7 +235,7 @@ def _raw_path(which: str) -> Extractor:
 FACTORIES: dict[str, ExtractorFactory] = {
     "fd.num": fixed(lambda e: e.fdnum),
     "fd.type": fixed(_of_fd(_typestring)),
-    "fd.typechar": fixed(_of_fd(lambda fd: fd.typechar)),
+    "fd.typechar": fixed(_typechar),
     "fd.name": fixed(_of_fd(lambda fd: fd.name)),
     "fd.nameraw": fixed(_of_fd(lambda fd: fd.nameraw)),
     "fd.directory": fixed(_of_fd(_directory)),
