@@ -197,3 +197,15 @@ def test_syslog_writes() -> None:
     assert extract("evt.is_syslog", to_log) is True
     assert extract("evt.is_syslog", elsewhere) is False
     assert extract("evt.io_dir", to_log) == "w"
+
+
+def test_generic_syscall_events_have_no_result_nor_args() -> None:
+    import struct
+
+    state = FakeState()
+    info = thread(state, 4, "cat")
+    event = attach(make_event("syscall", "<", [struct.pack("<H", 75)]), state, info)
+    assert extract("evt.res", event) is None
+    assert extract("evt.rawres", event) is None
+    assert extract("evt.args", event) == ""
+    assert extract("evt.failed", event) is False
