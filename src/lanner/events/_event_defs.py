@@ -47,7 +47,7 @@ accept S:net CF,MS,OV | flags:INT32:x | fd:FD tuple:SOCKTUPLE queuepct:UINT8
 creat S:file CF,MS | name:FSPATH mode:UINT32:o | fd:FD name:FSPATH mode:UINT32:o dev:UINT32:x ino:UINT64
 pipe S:ipc CF,MS | | res:ERRNO fd1:FD fd2:FD ino:UINT64
 eventfd S:ipc CF,MS | initval:UINT64 flags:FLAGS32:x | res:FD
-futex S:ipc - | addr:UINT64:x op:ENUMFLAGS16:x:futex_operations val:UINT64 | res:ERRNO
+futex S:ipc - | addr:UINT64:x op:FLAGS16:x:futex_operations val:UINT64 | res:ERRNO
 stat S:file - | | res:ERRNO path:FSPATH
 lstat S:file - | | res:ERRNO path:FSPATH
 fstat S:file UF | fd:FD | res:ERRNO

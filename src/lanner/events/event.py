@@ -215,7 +215,12 @@ class Event:
         return text
 
     def render_args(self, decorate: ParamDecorator | None = None) -> str:
-        """All parameters as sysdig's evt.args text: ``name=value `` for each one."""
+        """All parameters as sysdig's evt.args text: ``name=value `` for each one.
+
+        Generic syscall events show no arguments (their params only name the syscall).
+        """
+        if self.code in (GENERIC_E, GENERIC_X):
+            return ""
         return "".join(
             f"{self.param_name(i)}={self.render_param(i, decorate)} " for i in range(self.nparams)
         )

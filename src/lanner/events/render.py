@@ -111,6 +111,11 @@ def _int_text(info: ParamInfo, value: int) -> str:
         return f"{value & 0xFFFFFFFFFFFFFFFF:X}"
     if info.fmt == "OCT":
         return f"0{value:o}" if value else "0"
+    if info.type == ParamType.UINT64 and value >= 1 << 63:
+        # sysdig prints 64-bit decimals signed (a -1 sentinel shows as -1).
+        return str(value - (1 << 64))
+    if info.type in (ParamType.UID, ParamType.GID) and value == 0xFFFFFFFF:
+        return "-1"  # "no user/group"
     return str(value)
 
 
