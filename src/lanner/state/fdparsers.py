@@ -347,10 +347,9 @@ class FdParsers(ProcParsers):
         if thread is None or info is None:
             return
         res = ret(event)
-        if res >= 0 or res == -EINPROGRESS:
-            info.connected = True
-        # sysdig 0.29 records the tuple even of a failed connect (fd.name shows the peer),
-        # so we do too; rules filter failures through evt.res.
+        if res < 0 and res != -EINPROGRESS:
+            return
+        info.connected = True
         enter = event.enter
         enter_addr = enter.param_by_name("addr") if enter is not None else None
         tup = own(event, "tuple")

@@ -231,7 +231,7 @@ class StateParser(FdParsers):
             if fd is not None:
                 fd.name_changed = False
             return
-        old_name = fd.name if fd is not None else None
+        old_name = fd.name if fd is not None else ""
         handler(event, thread)
         fd = event.fd
         if fd is not None:
