@@ -189,6 +189,8 @@ def load_documents(text: str | bytes) -> list[Any]:
         if mark is None:
             raise YamlParseError(problem) from None
         raise YamlParseError(problem, mark.line + 1, mark.column + 1) from None
+    except RecursionError:
+        raise YamlParseError("the document nests too deeply") from None
     except yaml.YAMLError as exc:
         raise YamlParseError(str(exc).strip().splitlines()[0]) from None
     finally:
