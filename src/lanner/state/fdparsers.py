@@ -394,7 +394,7 @@ class FdParsers(ProcParsers):
                 family = AF_INET
                 sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
             info.type = FdType.IPV4_SOCK if family == AF_INET else FdType.IPV6_SOCK
-            changed = self._set_endpoints(info, sip, tup.sport, dip, dport)
+            changed = self._set_endpoints(info, sip, tup.sport, dip, dport, overwrite_dest=True)
             if changed and info.role == FdRole.SERVER and info.l4proto == L4Proto.UDP:
                 self._swap(info)
             info.name = socket_name(info)
@@ -410,18 +410,28 @@ class FdParsers(ProcParsers):
 
     @staticmethod
     def _set_endpoints(
-        info: FdInfo, cip: str | None, cport: int | None, sip: str | None, sport: int | None
+        info: FdInfo,
+        cip: str | None,
+        cport: int | None,
+        sip: str | None,
+        sport: int | None,
+        overwrite_dest: bool = False,
     ) -> bool:
         """Store (source -> destination) as (client -> server); False if nothing changed
-        (the same tuple in either direction counts as unchanged)."""
+        (the same tuple in either direction counts as unchanged). A known destination is
+        only replaced by connect (overwrite_dest), not by a datagram's tuple."""
+        current = (info.cip, info.cport, info.sip, info.sport)
         if info.type in _IP_SOCKS and (
-            (cip, cport, sip, sport) == (info.cip, info.cport, info.sip, info.sport)
-            or (sip, sport, cip, cport) == (info.cip, info.cport, info.sip, info.sport)
+            (cip, cport, sip, sport) == current or (sip, sport, cip, cport) == current
         ):
             return False
-        changed = (cip, cport, sip, sport) != (info.cip, info.cport, info.sip, info.sport)
+        if not overwrite_dest:
+            if not is_unspecified(info.sip):
+                sip = info.sip
+            if info.sport:
+                sport = info.sport
         info.cip, info.cport, info.sip, info.sport = cip, cport, sip, sport
-        return changed
+        return (cip, cport, sip, sport) != current
 
     @staticmethod
     def _swap(info: FdInfo) -> None:

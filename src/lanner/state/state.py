@@ -91,6 +91,7 @@ class State:
         # Called with the JSON text of old captures' container events (enrich layer hook).
         self.container_hook: Callable[[str], None] | None = None
         self._seeded_links = True
+        self._server_ports: set[int] = set()
         self.parser = StateParser(self)
 
     # ---- per event -----------------------------------------------------------------------
@@ -209,6 +210,7 @@ class State:
             info.cip, info.cport = entry.sip, entry.sport
             info.sip, info.sport = entry.dip, entry.dport
             info.l4proto = int(entry.l4proto if entry.l4proto is not None else L4Proto.UNKNOWN)
+            info.connected = info.l4proto == L4Proto.TCP
             info.name = f"{entry.sip}:{entry.sport}->{entry.dip}:{entry.dport}"
         elif fdtype in (FdType.IPV4_SERVSOCK, FdType.IPV6_SERVSOCK):
             info.family = AF_INET if fdtype == FdType.IPV4_SERVSOCK else AF_INET6
@@ -216,6 +218,8 @@ class State:
             info.l4proto = int(entry.l4proto if entry.l4proto is not None else L4Proto.UNKNOWN)
             info.role = int(FdRole.SERVER)
             info.name = f"{entry.sip}:{entry.sport}"
+            if fdtype == FdType.IPV4_SERVSOCK and entry.sport is not None:
+                self._server_ports.add(int(entry.sport))
         elif fdtype == FdType.UNIX_SOCK:
             info.family = AF_UNIX
             info.unix_src = int(entry.unix_src or 0)
@@ -271,9 +275,11 @@ class State:
         return True
 
     def link_thread_groups(self) -> None:
-        """Make every seeded thread use its main thread's fd table and cwd."""
+        """Finish seeding: every thread uses its main thread's fd table and cwd, and IPv4
+        connections are oriented client -> server (a snapshot lists them local -> remote)."""
         self._seeded_links = True
         threads = self.threads.threads
+        self._orient_snapshot_sockets()
         for info in threads.values():
             if info.tid == info.pid:
                 continue
@@ -285,6 +291,29 @@ class State:
                     main.fdtable.fds.setdefault(num, fd)
                 info.fdtable = main.fdtable
             info.cwd = main.cwd
+
+    def _orient_snapshot_sockets(self) -> None:
+        # As libsinsp does: a local port some process listens on makes us the server.
+        seen: set[int] = set()
+        for thread in self.threads.threads.values():
+            table = thread.fdtable
+            if id(table) in seen:
+                continue
+            seen.add(id(table))
+            for info in table.fds.values():
+                if info.type != FdType.IPV4_SOCK or info.role != FdRole.NONE:
+                    continue
+                if info.cport in self._server_ports:
+                    info.cip, info.cport, info.sip, info.sport = (
+                        info.sip,
+                        info.sport,
+                        info.cip,
+                        info.cport,
+                    )
+                    info.name = f"{info.cip}:{info.cport}->{info.sip}:{info.sport}"
+                    info.role = int(FdRole.SERVER)
+                else:
+                    info.role = int(FdRole.CLIENT)
 
     def new_fdtable(self, pid: int) -> FdTable:
         return FdTable(pid)
