@@ -529,6 +529,9 @@ class FdParsers(ProcParsers):
         if family == AF_INET6 and is_mapped_ipv4(sip) and is_mapped_ipv4(dip):
             family = AF_INET
             sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
+        if info.type in _SERVER_SOCKS:
+            # A listener's own address is not a peer: start the tuple afresh.
+            info.cip = info.cport = info.sip = info.sport = None
         info.type = FdType.IPV4_SOCK if family == AF_INET else FdType.IPV6_SOCK
         if is_unspecified(sip):
             sip = self.state.local_address_for(dip, family == AF_INET6) or sip

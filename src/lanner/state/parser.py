@@ -260,6 +260,7 @@ class StateParser(FdParsers):
                 value = event.param(index)
                 if isinstance(value, int):
                     last_fd = value
+        # An fd-using event whose fd is unknown reports -1, as libsinsp's fd.num does.
+        event.fdnum = -1 if last_fd is None else last_fd
         if last_fd is not None:
-            event.fdnum = last_fd
             event.fd = thread.fdtable.fds.get(last_fd)

@@ -19,6 +19,7 @@ from lanner.state.values import (
     as_str,
     dir_with_slash,
     is_loopback,
+    is_unspecified,
     split_cgroups,
 )
 
@@ -130,7 +131,7 @@ class State:
         except ValueError:
             return None
         for iface in self.interfaces:
-            if iface.family != family or iface.netmask is None:
+            if iface.family != family or iface.netmask is None or is_unspecified(iface.addr):
                 continue
             try:
                 net = ipaddress.ip_network(f"{iface.addr}/{iface.netmask}", strict=False)
@@ -142,7 +143,8 @@ class State:
             return "::1" if ipv6 else "127.0.0.1"
         for iface in self.interfaces:
             if iface.family == family and not is_loopback(iface.addr):
-                return iface.addr
+                if not is_unspecified(iface.addr):
+                    return iface.addr
         return None
 
     # ---- seeding from snapshot records (scap PL/FDL/UL/IL blocks, /proc) ------------------
