@@ -44,7 +44,7 @@ def _quote_item(item: str) -> str:
     return item
 
 
-def _substitute_lists(text: str, lists: dict[str, list[Any]]) -> str:
+def substitute_lists(text: str, lists: dict[str, list[Any]]) -> str:
     """A rough stand-in for the loader's textual list substitution."""
     for name, items in lists.items():
         joined = ", ".join(_quote_item(str(i)) for i in items)
@@ -67,7 +67,7 @@ def _conditions(paths: list[Path]) -> list[tuple[str, str, str]]:
                 continue  # appended fragments are joined to their base by the loader
             if "rule" in doc or "macro" in doc:
                 name = str(doc.get("rule") or doc.get("macro"))
-                found.append((path.name, name, _substitute_lists(condition, lists)))
+                found.append((path.name, name, substitute_lists(condition, lists)))
     return found
 
 

@@ -140,7 +140,12 @@ class _Generator:
             first = self.first_use(node.lhs, lhs, defined)
             return f"{first} is not None", defined | {node.lhs}
         if isinstance(node, BinaryCheck):
-            return self.check(node, defined), defined | {node.lhs}
+            try:
+                return self.check(node, defined), defined | {node.lhs}
+            except ConditionCompileError as err:
+                if err.pos is None:
+                    raise ConditionCompileError(err.message, node.pos) from None
+                raise
         raise TypeError(f"not a condition node: {node!r}")
 
     def first_use(self, key: Lhs, lhs: _Bound, defined: frozenset[Lhs]) -> str:
