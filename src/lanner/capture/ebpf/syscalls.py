@@ -1,0 +1,126 @@
+"""Which syscalls the probe can capture: event-type names -> x86_64 syscall numbers.
+
+An event type named in a rule or asked for by a consumer selects the syscalls behind it; the
+probe's in-kernel table is indexed by syscall number. `procexit` is not a syscall: it comes from
+the sched_process_exit tracepoint and has its own switch.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+# x86_64 numbers (asm/unistd_64.h) of every syscall probe.bpf.c has a filler for
+SYSCALL_NUMBERS_X86_64: dict[str, int] = {
+    "read": 0,
+    "write": 1,
+    "open": 2,
+    "close": 3,
+    "pipe": 22,
+    "dup": 32,
+    "dup2": 33,
+    "getppid": 110,  # no filler: used by tests and benchmarks as a never-captured syscall
+    "socket": 41,
+    "connect": 42,
+    "accept": 43,
+    "sendto": 44,
+    "recvfrom": 45,
+    "sendmsg": 46,
+    "recvmsg": 47,
+    "bind": 49,
+    "listen": 50,
+    "socketpair": 53,
+    "clone": 56,
+    "fork": 57,
+    "vfork": 58,
+    "execve": 59,
+    "kill": 62,
+    "chdir": 80,
+    "fchdir": 81,
+    "rename": 82,
+    "mkdir": 83,
+    "rmdir": 84,
+    "creat": 85,
+    "link": 86,
+    "unlink": 87,
+    "symlink": 88,
+    "chmod": 90,
+    "fchmod": 91,
+    "ptrace": 101,
+    "setuid": 105,
+    "setgid": 106,
+    "setresuid": 117,
+    "setresgid": 119,
+    "capset": 126,
+    "prctl": 157,
+    "mount": 165,
+    "umount2": 166,
+    "init_module": 175,
+    "openat": 257,
+    "mkdirat": 258,
+    "unlinkat": 263,
+    "renameat": 264,
+    "linkat": 265,
+    "symlinkat": 266,
+    "fchmodat": 268,
+    "unshare": 272,
+    "accept4": 288,
+    "dup3": 292,
+    "pipe2": 293,
+    "setns": 308,
+    "finit_module": 313,
+    "renameat2": 316,
+    "memfd_create": 319,
+    "bpf": 321,
+    "execveat": 322,
+    "userfaultfd": 323,
+    "clone3": 435,
+    "openat2": 437,
+}
+
+# Syscalls with a filler in the probe (all of the above but the benchmark-only ones).
+CAPTURABLE: frozenset[str] = frozenset(SYSCALL_NUMBERS_X86_64) - {"getppid"}
+
+# Event-type names that are spelled differently from the syscall they come from.
+_ALIASES: dict[str, tuple[str, ...]] = {"umount": ("umount2",)}
+
+PROCEXIT = "procexit"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a set of event-type names selects in the probe."""
+
+    syscalls: frozenset[str]  # syscall names with a filler
+    procexit: bool
+    unsupported: frozenset[str]  # names the probe cannot produce (not syscalls it captures)
+
+    def numbers(self) -> dict[str, int]:
+        return {name: SYSCALL_NUMBERS_X86_64[name] for name in self.syscalls}
+
+
+def select(names: Iterable[str]) -> Selection:
+    """Map event-type names (evt.type values) to the probe's syscalls."""
+    syscalls: set[str] = set()
+    unsupported: set[str] = set()
+    procexit = False
+    for raw in names:
+        name = raw.strip()
+        if name == PROCEXIT:
+            procexit = True
+        elif name in CAPTURABLE:
+            syscalls.add(name)
+        elif name in _ALIASES:
+            syscalls.update(_ALIASES[name])
+        else:
+            unsupported.add(name)
+    return Selection(frozenset(syscalls), procexit, frozenset(unsupported))
+
+
+def check_architecture() -> str | None:
+    """None when the probe supports this machine, else the reason it does not."""
+    machine = platform.machine()
+    if machine != "x86_64":
+        return f"the eBPF probe supports x86_64 only (this machine is {machine})"
+    return None
