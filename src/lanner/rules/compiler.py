@@ -256,6 +256,10 @@ class _Generator:
             members = self.constant("k", frozenset(values))
             test = f"{members}.issuperset({x})" if op == "in" else f"not {members}.isdisjoint({x})"
             return f"({first} is not None and {test})"
+        if lhs.shape == "any" and lhs.ftype not in ops.IP_TYPES and op in ("=", "in", "intersects"):
+            # Any ancestor equal to one of the values: a set test, no per-element call.
+            members = self.constant("k", frozenset(values))
+            return f"({first} is not None and not {members}.isdisjoint({x}))"
         if lhs.ftype in ops.IP_TYPES or lhs.shape == "any":
             value = values if op in ops.LIST_OPS else values[0]
             predicate = self.constant("p", ops.make_predicate(op, lhs.ftype, value))
