@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RULES ?=
 ARGS ?=
 
-.PHONY: run test lint typecheck unit deps venv bench clean
+.PHONY: run test lint typecheck unit deps venv bench clean probe
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ venv: $(STAMP)
 deps:
 	@bash scripts/install-deps.sh
 
-run: venv deps
+run: venv deps probe
 	$(VENV)/bin/lanner run $(if $(RULES),-r $(RULES)) $(ARGS)
 
 lint: venv
@@ -35,10 +35,14 @@ typecheck: venv
 unit: venv
 	$(PY) -m pytest -n 2 $(ARGS)
 
-test: venv deps lint typecheck unit
+test: venv deps probe lint typecheck unit
 
-bench: venv deps
+bench: venv deps probe
 	$(PY) bench/run.py $(ARGS)
+
+# The CO-RE eBPF probe (src/lanner/capture/ebpf/probe.bpf.o); rebuilt only when its sources change.
+probe: deps
+	@bash scripts/build-probe.sh
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
