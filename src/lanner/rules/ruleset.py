@@ -216,22 +216,25 @@ class Ruleset:
             return None
         return frozenset(name for name, rules in self._by_type.items() if rules)
 
-    def run(self, event: Any) -> list[CompiledRule]:
+    def run(self, event: Any) -> tuple[CompiledRule, ...]:
         """The rules ``event`` matches: the first one, or all with ``rule_matching: all``."""
         candidates = self._by_type.get(event.type_name, self._any_type)
         if not candidates:
-            return []
-        first = self.rule_matching is RuleMatching.FIRST
-        matched: list[CompiledRule] = []
+            return ()
+        if self.rule_matching is RuleMatching.FIRST:
+            for rule in candidates:
+                try:
+                    if rule.matches(event):
+                        return (rule,)
+                except Exception:
+                    # A broken extractor must not stop detection; count it (Falco logs it).
+                    self.evaluation_errors += 1
+            return ()
+        matched = []
         for rule in candidates:
             try:
-                hit = rule.matches(event)
+                if rule.matches(event):
+                    matched.append(rule)
             except Exception:
-                # A broken extractor must not stop detection; count it, as Falco logs it.
                 self.evaluation_errors += 1
-                continue
-            if hit:
-                matched.append(rule)
-                if first:
-                    break
-        return matched
+        return tuple(matched)
