@@ -325,9 +325,9 @@ class ProcParsers:
                 self.threads.remove(other.tid)
 
     def _exec_path(self, event: Any, thread: ThreadInfo) -> None:
-        trusted = pget(event, "trusted_exepath")
-        if trusted is not None:
-            thread.exepath = as_str(trusted)
+        trusted = as_str(own(event, "trusted_exepath"))
+        if trusted:
+            thread.exepath = trusted
             return
         enter = event.enter
         if enter is None:
