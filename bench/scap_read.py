@@ -74,7 +74,8 @@ def main() -> None:
             written = write_scap(stream, repeated(source, args.events))
         size_mb = path.stat().st_size / 1e6
         print(
-            f"synthetic capture: {written} events, {size_mb:.0f} MB (from {len(source)} corpus events)"
+            f"synthetic capture: {written} events, {size_mb:.0f} MB "
+            f"(from {len(source)} corpus events)"
         )
         timed("header-only", path, "none")
         timed("full decode", path, "decode")

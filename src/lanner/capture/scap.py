@@ -103,6 +103,7 @@ BLOCK_NAMES.update({0x204: "EV", 0x8010ABCD: "EV", 0x216: "EV_V2", 0x221: "EV_V2
 BLOCK_NAMES.update({0x208: "EVF", 0x217: "EVF_V2", 0x222: "EVF_V2_LARGE"})
 
 _BLOCK_HEADER = struct.Struct("<II")
+_EV_V2_BLOCK = 0x216
 # cpuid, ts, tid, len, type[, nparams] -- with and without the EVF flags word.
 _EV_V1 = struct.Struct("<HQQIH")
 _EV_V2 = struct.Struct("<HQQIHI")
@@ -228,21 +229,64 @@ class ScapReader:
                 event = self._event(buf, body_start, body_end, ev, num, offset)
                 if event is not None:
                     batch.append(event)
-                    if len(batch) >= self.batch_size:
-                        yield batch
-                        batch = []
-            else:
-                if batch:
+                # The common case -- a run of V2 event blocks -- continues in a tight loop.
+                pos, num = self._event_run(buf, pos + total, base, num, batch)
+                stats.bytes_read = base + pos
+                if len(batch) >= self.batch_size:
                     yield batch
                     batch = []
-                try:
-                    yield from self._records(block_type, bytes(buf[body_start:body_end]))
-                except BodyError as exc:
-                    raise ScapFormatError(
-                        f"malformed {BLOCK_NAMES.get(block_type)} block ({exc})", offset, num
-                    ) from None
+                continue
+            if batch:
+                yield batch
+                batch = []
+            try:
+                yield from self._records(block_type, bytes(buf[body_start:body_end]))
+            except BodyError as exc:
+                raise ScapFormatError(
+                    f"malformed {BLOCK_NAMES.get(block_type)} block ({exc})", offset, num
+                ) from None
             pos += total
             stats.bytes_read = base + pos
+
+    def _event_run(
+        self, buf: bytes, pos: int, base: int, num: int, batch: list[Event]
+    ) -> tuple[int, int]:
+        """Parse consecutive complete EV_V2 blocks from `pos`, up to the batch size.
+
+        Returns where it stopped (the next block is anything else, incomplete, or the batch is
+        full) and the updated event number. Anything unusual is left to the general path.
+        """
+        unpack_block = _BLOCK_HEADER.unpack_from
+        unpack_event = _EV_V2.unpack_from
+        table = EVENT_TABLE
+        table_size = _TABLE_SIZE
+        by_code = self.stats.events_by_code
+        limit = len(buf)
+        room = self.batch_size - len(batch)
+        append = batch.append
+        blocks = 0
+        while room > 0 and pos + 36 <= limit:
+            block_type, total = unpack_block(buf, pos)
+            if block_type != _EV_V2_BLOCK or pos + total > limit or total < 40:
+                break
+            cpu, ts, tid, evlen, code, nparams = unpack_event(buf, pos + 8)
+            end = pos + 10 + evlen
+            if code >= table_size or end > pos + total - 4 or evlen < 26:
+                break
+            info = table[code]
+            if pos + 36 + nparams * (4 if info.large_payload else 2) > end:
+                break
+            num += 1
+            blocks += 1
+            by_code[code] = by_code.get(code, 0) + 1
+            append(Event(num, ts, tid, cpu, info, nparams, buf, pos + 36, end, 0))
+            room -= 1
+            pos += total
+        if blocks:
+            stats = self.stats
+            stats.events += blocks
+            stats.blocks["EV_V2"] = stats.blocks.get("EV_V2", 0) + blocks
+        return pos, num
 
     @staticmethod
     def _refill(
