@@ -216,7 +216,7 @@ class Ruleset:
             return None
         return frozenset(name for name, rules in self._by_type.items() if rules)
 
-    def run(self, event: Any) -> Sequence[CompiledRule]:
+    def run(self, event: Any, /) -> Sequence[CompiledRule]:
         """The rules ``event`` matches: the first one, or all with ``rule_matching: all``."""
         candidates = self._by_type.get(event.type_name, self._any_type)
         if not candidates:
