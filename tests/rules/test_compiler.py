@@ -582,3 +582,18 @@ def test_deeply_nested_condition_compiles_or_fails_cleanly() -> None:
         assert "too deeply nested" in err.message
     else:
         assert isinstance(result.fn({"proc.name": "a"}), bool)
+
+
+@pytest.mark.parametrize(
+    ("condition", "event"),
+    [
+        ('k8s.pod.label["a\\nb"] = x', {"k8s.pod.label[a\nb]": "x"}),
+        ('proc.name = "a\\nb\x00c"', {"proc.name": "a\nb\x00c"}),
+        ('proc.name in ("\u2028", "\\"")', {"proc.name": '"'}),
+    ],
+)
+def test_any_characters_in_arguments_and_values_compile(
+    condition: str, event: dict[str, Any]
+) -> None:
+    assert matches(condition, event)
+    assert not matches(condition, {})

@@ -70,9 +70,12 @@ def compile_condition(
     left unresolved.
     """
     generator = _Generator(registry, event_types)
-    expression, _defined = generator.node(node, frozenset())
-    header = [f"# {format_condition(node)}"[:2000]]
-    header += [f"# {name} = {what}" for name, what in generator.comments]
+    try:
+        expression, _defined = generator.node(node, frozenset())
+        header = [_comment(format_condition(node))]
+    except RecursionError:
+        raise ConditionCompileError("condition is too deeply nested to compile") from None
+    header += [_comment(f"{name} = {what}") for name, what in generator.comments]
     source = "\n".join([*header, "def condition(e):", f"    return {expression}", ""])
     namespace: dict[str, Any] = dict(generator.namespace)
     try:
@@ -90,6 +93,11 @@ def compile_condition(
         fields=frozenset(generator.fields),
         source=source,
     )
+
+
+def _comment(text: str) -> str:
+    """A one-line comment for the generated source, whatever ``text`` holds."""
+    return "# " + text.encode("unicode_escape").decode("ascii")[:2000]
 
 
 @dataclass(frozen=True)
