@@ -63,8 +63,12 @@ def ret(event: Any) -> int:
 
 
 def pget(event: Any, name: str) -> Any:
-    """A parameter by name (falling back to the enter event), None when absent."""
-    return event.param_by_name(name)
+    """A parameter by name, falling back to the enter event when this event lacks it or
+    carries it empty; None when neither has it."""
+    value = event.param_by_name(name)
+    if value is None and event.enter is not None:
+        value = event.enter.param_by_name(name)
+    return value
 
 
 def own(event: Any, name: str) -> Any:
