@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from lanner.state.state import State
 from lanner.state.threads import ThreadInfo
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPAT = ROOT.parent / "shared" / "compat"
+COMPAT = Path(os.environ.get("LANNER_COMPAT_DIR", ROOT.parent / "shared" / "compat"))
 REFERENCE = COMPAT / "sysdig-0.29.3-reference"
 
 # (trace file under compat/scap, reference stem)
