@@ -6,7 +6,7 @@ import typer
 
 app = typer.Typer(
     name="lanner",
-    help="Runtime security and performance monitor for Linux and Kubernetes nodes (eBPF, Falco-compatible).",
+    help="Runtime security and performance monitor for Linux and Kubernetes nodes.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

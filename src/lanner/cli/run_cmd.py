@@ -13,7 +13,7 @@ from lanner.cli.app_base import app, fail
 @app.command()
 def run(
     rules: Annotated[
-        list[Path] | None, typer.Option("-r", "--rules", help="Rules file(s); default: lanner's own.")
+        list[Path] | None, typer.Option("-r", "--rules", help="Rules file(s).")
     ] = None,
     option: Annotated[
         list[str] | None, typer.Option("-o", help="Override a configuration key: key=value.")

@@ -1,0 +1,243 @@
+"""``lanner replay``: run rules over a .scap trace, or view its events sysdig-style."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from lanner.alerts.drops import DropExit, DropMonitor
+from lanner.capture.scap import ScapFormatError, ScapReader
+from lanner.cli.app_base import app, fail
+from lanner.cli.detect_setup import (
+    StdoutAlerts,
+    build_setup,
+    load_settings,
+    print_summary,
+)
+from lanner.engine import DetectionEngine
+from lanner.rules.errors import ConditionError
+from lanner.rules.loader import default_event_types, default_registry
+from lanner.rules.output import OutputFormatError, compile_output
+from lanner.state.state import State, should_deliver
+
+# sysdig's default line, in fields lanner knows.
+DEFAULT_VIEW_FORMAT = (
+    "*%evt.num %evt.time %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.args"
+)
+_PROGRESS_MIN_BYTES = 4 << 20
+
+
+class _CountingReader:
+    """A file wrapper that counts the (compressed) bytes read, for the progress bar."""
+
+    def __init__(self, stream: BinaryIO, on_read: Callable[[int], None]) -> None:
+        self._stream = stream
+        self._on_read = on_read
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._on_read(len(data))
+        return data
+
+
+def _compile_filter(text: str) -> Callable[[Any], bool]:
+    from lanner.rules.compiler import compile_condition
+    from lanner.rules.parser import parse_condition
+
+    try:
+        node = parse_condition(text)
+        compiled = compile_condition(node, default_registry(), event_types=default_event_types())
+    except ConditionError as exc:
+        caret = ""
+        if exc.pos is not None:
+            caret = f"\n    {text}\n    {' ' * exc.pos}^"
+        fail(f"filter: {exc.message}{caret}", 2)
+        raise AssertionError from None  # pragma: no cover
+    return compiled.fn
+
+
+def _batches(path: Path, progress: Progress | None) -> Iterator[Any]:
+    with open(path, "rb") as raw:
+        if progress is not None:
+            task = progress.add_task("replay", total=path.stat().st_size)
+            stream: Any = _CountingReader(raw, lambda n: progress.advance(task, n))
+        else:
+            stream = raw
+        yield from ScapReader(stream)
+
+
+def _open_check(path: Path) -> None:
+    if not path.exists():
+        fail(f"{path}: no such file")
+    if path.is_dir():
+        fail(f"{path}: is a directory, not a capture file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        fail(f"{path}: cannot read: {exc.strerror}")
+
+
+@app.command()
+def replay(  # noqa: PLR0917 (typer maps parameters to options)
+    capture: Annotated[Path, typer.Argument(help="A .scap trace (gzip or plain).")],
+    filter_text: Annotated[
+        str | None, typer.Argument(metavar="[FILTER]", help="Only events matching this filter.")
+    ] = None,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("-r", "--rules", help="Rules file(s), in order. Default: lanner's own."),
+    ] = None,
+    option: Annotated[
+        list[str] | None, typer.Option("-o", help="Override a configuration key: key=value.")
+    ] = None,
+    config_file: Annotated[
+        Path | None, typer.Option("-c", "--config", help="lanner.yaml configuration file.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Alerts as Falco JSON.")] = False,
+    print_format: Annotated[
+        str | None,
+        typer.Option("-p", "--print", help="View events with this format (sysdig's -p)."),
+    ] = None,
+    legacy: Annotated[
+        bool,
+        typer.Option("--legacy", help="Enter events match rules too (Falco <= 0.41 semantics)."),
+    ] = False,
+    min_priority: Annotated[
+        str | None, typer.Option("--min-priority", help="Skip rules less severe than this.")
+    ] = None,
+    enable_tag: Annotated[
+        list[str] | None, typer.Option("-t", help="Run only rules with this tag.")
+    ] = None,
+    disable_tag: Annotated[
+        list[str] | None, typer.Option("-T", help="Disable rules with this tag.")
+    ] = None,
+    disable_rule: Annotated[
+        list[str] | None,
+        typer.Option("-D", help="Disable rules whose name contains this (or matches a glob)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No summary.")] = False,
+) -> None:
+    """Replay a .scap trace through the rules (alerts on stdout, summary on stderr).
+
+    With a FILTER or -p and no -r, view the trace's events instead, like `sysdig -r`.
+    """
+    _open_check(capture)
+    viewer = rules is None and (filter_text is not None or print_format is not None)
+    event_filter = _compile_filter(filter_text) if filter_text else None
+    show_progress = sys.stderr.isatty() and capture.stat().st_size >= _PROGRESS_MIN_BYTES
+    progress = (
+        Progress(
+            TextColumn("[bold]replay[/]"),
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        if show_progress
+        else None
+    )
+    if viewer:
+        _view(capture, event_filter, print_format or DEFAULT_VIEW_FORMAT, legacy, progress)
+        return
+    config = load_settings(config_file, option or [])
+    setup = build_setup(
+        rules_files=rules or [],
+        config=config,
+        json_flag=json_output,
+        legacy_flag=legacy,
+        min_priority=min_priority,
+        enable_tags=enable_tag or [],
+        disable_tags=disable_tag or [],
+        disable_rules=disable_rule or [],
+        quiet=quiet,
+    )
+    on_alert = StdoutAlerts(setup)
+    engine = DetectionEngine(
+        setup.ruleset,
+        on_alert,
+        legacy_events=setup.legacy_events,
+        output_options=setup.output_options,
+    )
+    # A trace has no drops of its own; simulate_drops exercises the monitor (Falco's tests do).
+    monitor = DropMonitor(
+        setup.drops,
+        lambda: (engine.stats.events, 0),
+        log=setup.log,
+        alert=on_alert,
+        hostname=engine.hostname,
+    )
+    engine.drop_monitor = monitor
+    exit_code = 0
+    if event_filter is not None:
+        ruleset_run = setup.ruleset.run
+        engine.ruleset.run = lambda e: ruleset_run(e) if event_filter(e) else []  # type: ignore[method-assign]
+    error: ScapFormatError | None = None
+    try:
+        if progress is not None:
+            progress.start()
+        for _ in engine.feed(_batches(capture, progress)):
+            pass
+    except ScapFormatError as exc:
+        error = exc
+    except DropExit:
+        exit_code = 1
+    finally:
+        if progress is not None:
+            progress.stop()
+        sys.stdout.flush()
+    if not quiet:
+        print_summary(engine.stats)
+        sys.stderr.write(monitor.summary())
+    if exit_code:
+        raise typer.Exit(exit_code)
+    if error is not None:
+        fail(f"{capture}: {error} (the events before it were processed)", 1)
+
+
+def _view(
+    capture: Path,
+    event_filter: Callable[[Any], bool] | None,
+    fmt: str,
+    legacy: bool,
+    progress: Progress | None,
+) -> None:
+    strict = not fmt.lstrip().startswith("*")
+    try:
+        output = compile_output(fmt, default_registry())
+    except OutputFormatError as exc:
+        fail(f"-p: {exc}", 2)
+        raise AssertionError from None  # pragma: no cover
+    extractors = [part.value for part in output.fields]
+    state = State()
+    write = sys.stdout.write
+    try:
+        if progress is not None:
+            progress.start()
+        for item in _batches(capture, progress):
+            if not isinstance(item, list):
+                state.seed(item)
+                continue
+            for event in item:
+                state.process(event)
+                if not legacy and event.direction == ">" and not should_deliver(event, False):
+                    continue
+                if event_filter is not None and not event_filter(event):
+                    continue
+                # sysdig skips an event when a field is missing, unless the format starts with '*'.
+                if strict and any(get(event) is None for get in extractors):
+                    continue
+                write(output.render(event) + "\n")
+    except ScapFormatError as exc:
+        sys.stdout.flush()
+        fail(f"{capture}: {exc} (the events before it were shown)", 1)
+    finally:
+        if progress is not None:
+            progress.stop()
