@@ -32,8 +32,10 @@ def _encode(ptype: ParamType, value: Any) -> bytes:
         assert isinstance(value, SockAddr)
         if value.family == AF_UNIX:
             return bytes([AF_UNIX]) + (value.path or "").encode() + b"\0"
-        return bytes([value.family]) + _ip(value.addr, value.family) + struct.pack(
-            "<H", value.port or 0
+        return (
+            bytes([value.family])
+            + _ip(value.addr, value.family)
+            + struct.pack("<H", value.port or 0)
         )
     if ptype == ParamType.SOCKTUPLE:
         assert isinstance(value, SockTuple)

@@ -140,7 +140,9 @@ def test_bind_listen_accept_server_side() -> None:
 
 def test_udp_sendto_infers_tuple_and_guesses_client_role() -> None:
     state = _state()
-    state.interfaces.append(Interface("lo", AF_INET6, "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"))
+    state.interfaces.append(
+        Interface("lo", AF_INET6, "::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")
+    )
     state.process(event("socket", ">", 100, 1, domain=AF_INET6, type=2, proto=0))
     state.process(event("socket", "<", 100, 2, fd=3))
     state.process(event("sendto", ">", 100, 3, fd=3, size=6, tuple=udp6("::", 0, "::1", 53)))

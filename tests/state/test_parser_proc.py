@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from lanner.events.event import Event
 from lanner.state.state import State
+from lanner.state.threads import ThreadInfo
 from tests.state.evbuild import event
 
 CLONE_THREAD = 1 << 13
@@ -10,7 +12,7 @@ CLONE_THREAD = 1 << 13
 
 def _state() -> State:
     state = State()
-    bash = state.threads.add(_seeded(state, 100, 100, 1, "bash"))
+    bash = state.threads.add(_seeded(100, 100, 1, "bash"))
     bash.cwd = "/home/u/"
     bash.env = ["HOME=/home/u"]
     state.process(event("open", ">", 100, 1, name="/tmp/x", flags=2, mode=0))
@@ -18,19 +20,32 @@ def _state() -> State:
     return state
 
 
-def _seeded(state: State, tid: int, pid: int, ptid: int, comm: str):  # type: ignore[no-untyped-def]
-    from lanner.state.threads import ThreadInfo
-
+def _seeded(tid: int, pid: int, ptid: int, comm: str) -> ThreadInfo:
     info = ThreadInfo(tid, pid, ptid)
     info.comm = info.exe = comm
     return info
 
 
-def _clone(tid: int, res: int, ts: int, pid: int, ptid: int, flags: int = 0, comm: str = "bash"):  # type: ignore[no-untyped-def]
+def _clone(tid: int, res: int, ts: int, *, pid: int, ptid: int, flags: int = 0) -> Event:
     return event(
-        "clone", "<", tid, ts, res=res, exe=comm, args=["-c", "ls"], tid=tid, pid=pid,
-        ptid=ptid, cwd="", fdlimit=1024, comm=comm, flags=flags, uid=1000, gid=1000,
-        vtid=tid, vpid=pid,
+        "clone",
+        "<",
+        tid,
+        ts,
+        res=res,
+        exe="bash",
+        args=["-c", "ls"],
+        tid=tid,
+        pid=pid,
+        ptid=ptid,
+        cwd="",
+        fdlimit=1024,
+        comm="bash",
+        flags=flags,
+        uid=1000,
+        gid=1000,
+        vtid=tid,
+        vpid=pid,
     )
 
 
@@ -85,14 +100,35 @@ def test_thread_clone_shares_fd_table_and_parent() -> None:
 def test_execve_updates_identity_and_unknown_thread_learns_parent() -> None:
     state = _state()
     ev = event(
-        "execve", "<", 300, 10, res=0, exe="/usr/bin/cat", args=["/etc/hosts"], tid=300,
-        pid=300, ptid=100, cwd="/", fdlimit=1024, comm="cat", env=["A=1"],
-        trusted_exepath="/usr/bin/cat", loginuid=1000, uid=0, gid=0, pgid=300,
+        "execve",
+        "<",
+        300,
+        10,
+        res=0,
+        exe="/usr/bin/cat",
+        args=["/etc/hosts"],
+        tid=300,
+        pid=300,
+        ptid=100,
+        cwd="/",
+        fdlimit=1024,
+        comm="cat",
+        env=["A=1"],
+        trusted_exepath="/usr/bin/cat",
+        loginuid=1000,
+        uid=0,
+        gid=0,
+        pgid=300,
     )
     state.process(ev)
     cat = state.thread(300)
     assert cat is not None and ev.thread is cat
-    assert (cat.comm, cat.exe, cat.args, cat.exepath) == ("cat", "/usr/bin/cat", ["/etc/hosts"], "/usr/bin/cat")
+    assert (cat.comm, cat.exe, cat.args, cat.exepath) == (
+        "cat",
+        "/usr/bin/cat",
+        ["/etc/hosts"],
+        "/usr/bin/cat",
+    )
     assert cat.ptid == 100 and not cat.incomplete and cat.env == ["A=1"]
     assert cat.loginuid == 1000 and cat.pgid == 300
     parent = state.threads.parent(cat)

@@ -87,8 +87,8 @@ def _tuple_text(tup: Any) -> str:
         dst = endpoint_text(getattr(tup, "dip", None), getattr(tup, "dport", None))
         return f"{src}->{dst}"
     if family == AF_UNIX:
-        src, dst = _unix_pointers(tup)
-        return unix_tuple_text(src, dst, as_str(getattr(tup, "path", "")))
+        src_ptr, dst_ptr = _unix_pointers(tup)
+        return unix_tuple_text(src_ptr, dst_ptr, as_str(getattr(tup, "path", "")))
     return ""
 
 
@@ -402,9 +402,9 @@ class FdParsers(ProcParsers):
             if info.type != FdType.UNIX_SOCK:
                 return
             path = as_str(getattr(tup, "path", ""))
-            if exit_addr is not None and enter_addr is not None:
-                if as_str(getattr(exit_addr, "path", "")) == path:
-                    path = as_str(getattr(enter_addr, "path", path))
+            same = exit_addr is not None and as_str(getattr(exit_addr, "path", "")) == path
+            if same and enter_addr is not None:
+                path = as_str(getattr(enter_addr, "path", path))
             info.unix_src, info.unix_dst = _unix_pointers(tup)
             info.name = unix_tuple_text(info.unix_src, info.unix_dst, path)
 
@@ -415,15 +415,17 @@ class FdParsers(ProcParsers):
         cport: int | None,
         sip: str | None,
         sport: int | None,
+        *,
         overwrite_dest: bool = False,
     ) -> bool:
         """Store (source -> destination) as (client -> server); False if nothing changed
         (the same tuple in either direction counts as unchanged). A known destination is
         only replaced by connect (overwrite_dest), not by a datagram's tuple."""
         current = (info.cip, info.cport, info.sip, info.sport)
-        if info.type in _IP_SOCKS and (
-            (cip, cport, sip, sport) == current or (sip, sport, cip, cport) == current
-        ):
+        if info.type in _IP_SOCKS and current in {
+            (cip, cport, sip, sport),
+            (sip, sport, cip, cport),
+        }:
             return False
         if not overwrite_dest:
             if not is_unspecified(info.sip):

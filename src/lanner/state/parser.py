@@ -35,7 +35,7 @@ _NO_AUTOCREATE = frozenset({"clone", "fork", "vfork", "clone3", "procexit"})
 class _CodeSpec:
     """What the parser needs to know about one event code, computed once."""
 
-    __slots__ = ("enter", "exit_fd_param", "fd_param", "handler", "mode", "name", "creates_fd")
+    __slots__ = ("creates_fd", "enter", "exit_fd_param", "fd_param", "handler", "mode", "name")
 
     def __init__(self) -> None:
         self.name = ""

@@ -142,9 +142,9 @@ class State:
         if is_loopback(remote):
             return "::1" if ipv6 else "127.0.0.1"
         for iface in self.interfaces:
-            if iface.family == family and not is_loopback(iface.addr):
-                if not is_unspecified(iface.addr):
-                    return iface.addr
+            usable = not is_loopback(iface.addr) and not is_unspecified(iface.addr)
+            if iface.family == family and usable:
+                return iface.addr
         return None
 
     # ---- seeding from snapshot records (scap PL/FDL/UL/IL blocks, /proc) ------------------

@@ -69,7 +69,7 @@ def split_nul(value: Any) -> list[str]:
 
 
 def split_cgroups(items: list[str]) -> list[tuple[str, str]]:
-    """"subsys=path" strings → (subsys, path) pairs, as libsinsp keeps them."""
+    """ "subsys=path" strings → (subsys, path) pairs, as libsinsp keeps them."""
     pairs: list[tuple[str, str]] = []
     for item in items:
         subsys, sep, path = item.partition("=")
@@ -110,7 +110,7 @@ def is_loopback(ip: str | None) -> bool:
 
 
 def endpoint_text(ip: str | None, port: int | None) -> str:
-    """"ip:port" as sysdig prints it (IPv6 addresses are not bracketed)."""
+    """ "ip:port" as sysdig prints it (IPv6 addresses are not bracketed)."""
     return f"{ip if ip is not None else ''}:{port if port is not None else 0}"
 
 
