@@ -87,6 +87,8 @@ class State:
         self.users: dict[int, UserInfo] = {}
         self.groups: dict[int, GroupInfo] = {}
         self.interfaces: list[Interface] = []
+        # container id -> metadata object; the enrich layer fills it, fields read it.
+        self.containers: dict[str, Any] = {}
         self.machine: Any = None
         self.boot_ts = 0
         # Called with the JSON text of old captures' container events (enrich layer hook).
