@@ -351,6 +351,7 @@ class Compiler:
             tags=tuple(info.tags),
             condition_text=text,
             condition=condition,
+            condition_node=resolved,
             output=output,
             enabled=info.enabled,
             index=info.index,

@@ -70,6 +70,8 @@ class CompiledRule:
     exception_fields: frozenset[str] = frozenset()
     capture: bool = False
     capture_duration: int = 0
+    condition_node: Any = None
+    """The condition's AST with lists and macros resolved (format_condition prints it)."""
     matches: Callable[[Any], bool] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
