@@ -793,11 +793,18 @@ int BPF_PROG(lanner_sys_exit, struct pt_regs *regs, long ret)
 	return handle_exit(nr, ret, a);
 }
 
+/* The record of the syscalls/sys_exit_<name> tracepoints (see their tracefs format file). */
+struct syscall_exit_record {
+	__u64 common;
+	int nr;
+	long ret;
+};
+
 /* Attached by the loader to syscalls/sys_exit_<name> for each selected syscall. */
 SEC("tracepoint")
-int lanner_tp_sys_exit(struct trace_event_raw_sys_exit *ctx)
+int lanner_tp_sys_exit(struct syscall_exit_record *ctx)
 {
-	__u64 nr = ctx->id;
+	__u64 nr = (__u32)ctx->nr;
 	if (nr >= LANNER_MAX_SYSCALLS || !lanner_g.syscall_enabled[nr & (LANNER_MAX_SYSCALLS - 1)])
 		return 0;
 	if (!lanner_g.active || is_self())

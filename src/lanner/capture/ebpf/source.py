@@ -98,7 +98,7 @@ def boot_to_epoch_ns() -> int:
     return best[1]
 
 
-def _tracefs_syscalls() -> Path | None:
+def tracefs_syscalls() -> Path | None:
     for path in TRACEFS_SYSCALLS:
         if path.is_dir():
             return path
@@ -125,7 +125,7 @@ class ProbeSource:
         reason = check_environment(probe)
         if reason:
             raise ProbeError(reason)
-        if mode == "tracepoint" and _tracefs_syscalls() is None:
+        if mode == "tracepoint" and tracefs_syscalls() is None:
             mode = "raw"  # per-syscall tracepoints need tracefs; tp_btf does not
         self.mode = mode
         self.poll_interval = poll_interval
@@ -192,7 +192,7 @@ class ProbeSource:
         enabled = self._globals.syscall_enabled
         numbers = syscalls.SYSCALL_NUMBERS_X86_64
         if self.mode == "tracepoint":
-            base = _tracefs_syscalls()
+            base = tracefs_syscalls()
             for name in sorted(new.syscalls - self._selection.syscalls):
                 if base is not None and (base / f"sys_exit_{name}").is_dir():
                     self._obj.attach_tracepoint(
@@ -206,6 +206,15 @@ class ProbeSource:
         self._globals.procexit_enabled = 1 if new.procexit else 0
         self._selection = new
         return new
+
+    @property
+    def snaplen(self) -> int:
+        """Bytes of I/O data captured per socket read/write/send/recv."""
+        return int(self._globals.snaplen)
+
+    @snaplen.setter
+    def snaplen(self, value: int) -> None:
+        self._globals.snaplen = max(0, min(value, 4096))
 
     # ---- reading ----
 

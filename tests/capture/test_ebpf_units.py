@@ -1,0 +1,166 @@
+"""Parts of the live capture that need no kernel: selection, layouts, the ring reader, errors."""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import struct
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from lanner.capture.ebpf import syscalls
+from lanner.capture.ebpf.layout import LIVE_LAYOUTS, Globals, live_event_info
+from lanner.capture.ebpf.ring import RingReader
+from lanner.capture.ebpf.source import ProbeError, ProbeSource, boot_to_epoch_ns
+from lanner.events.event import Event
+from lanner.events.table import ParamType, event_info
+
+PROBE_HEADER = Path(__file__).resolve().parents[2] / "src/lanner/capture/ebpf/lanner_probe.h"
+
+
+def test_select_maps_event_names_to_capturable_syscalls() -> None:
+    sel = syscalls.select(["openat", "execve", "procexit", "umount", "getppid", "k8s_audit"])
+    assert sel.syscalls == {"openat", "execve", "umount2"}
+    assert sel.procexit
+    assert sel.unsupported == {"getppid", "k8s_audit"}
+    assert sel.numbers()["openat"] == 257
+    assert not syscalls.select([]).procexit
+
+
+def test_every_probe_event_code_has_a_layout_matching_the_header() -> None:
+    import re
+
+    header = PROBE_HEADER.read_text()
+    codes = {int(c) for c in re.findall(r"#define PPME_\w+ (\d+)", header)}
+    assert codes == set(LIVE_LAYOUTS)
+
+
+def test_live_layouts_agree_with_the_event_table_on_names_and_known_params() -> None:
+    for code, (name, params) in LIVE_LAYOUTS.items():
+        table = event_info(code)
+        assert table is not None, code
+        assert table.name == name or (name, table.name) == ("accept4", "accept"), code
+        info = live_event_info(code)
+        assert info is not None and [p.name for p in info.params] == [n for n, _ in params]
+        # the table's params are a prefix-compatible subset: same name => same wire size class
+        for p in table.params:
+            if p.name in info.param_names and p.type in (ParamType.CHARBUF, ParamType.BYTEBUF):
+                assert info.params[info.param_names[p.name]].type in (
+                    ParamType.CHARBUF,
+                    ParamType.BYTEBUF,
+                    ParamType.FSPATH,
+                )
+
+
+def test_globals_mirror_has_the_c_layout() -> None:
+    # u32 self_tgid, u32 snaplen, u64 offset, u32 procexit, u32 active, u8[512], 64-byte cpu slots
+    assert Globals.syscall_enabled.offset == 24
+    assert Globals.cpu.offset == 24 + syscalls_size()
+    assert ctypes.sizeof(Globals) == 24 + 512 + 256 * 64
+
+
+def syscalls_size() -> int:
+    return 512
+
+
+def test_decoding_a_probe_record_into_an_event() -> None:
+    # an openat exit record as the probe writes it
+    values = [
+        struct.pack("<q", 3),
+        struct.pack("<q", -100),
+        b"/etc/passwd\0",
+        struct.pack("<I", 1 | 1 << 12),
+        struct.pack("<I", 0),
+        struct.pack("<I", 0xFD00),
+        struct.pack("<Q", 42),
+    ]
+    lens = struct.pack(f"<{len(values)}H", *(len(v) for v in values))
+    body = lens + b"".join(values)
+    header = struct.pack(
+        "<QQIHI", 1_700_000_000_000_000_000, 4242, 26 + len(body), 307, len(values)
+    )
+    record = header + body
+    src = ProbeSource.__new__(ProbeSource)  # decode() needs no kernel state
+    src._num = 0
+    src._undecodable = 0
+    events = ProbeSource.decode(src, [record, record[:20], b"\0" * 26])
+    assert len(events) == 1
+    ev = events[0]
+    assert isinstance(ev, Event)
+    assert (ev.tid, ev.ts, ev.type_name, ev.direction) == (
+        4242,
+        1_700_000_000_000_000_000,
+        "openat",
+        "<",
+    )
+    assert ev.param_by_name("name") == "/etc/passwd"
+    assert ev.param_by_name("dirfd") == -100
+    assert ev.param_by_name("ino") == 42
+    assert "O_RDONLY" in ev.render_param(3)
+    assert src._undecodable == 2
+
+
+def _ring_file(tmp_path: Path, size: int, records: list[tuple[int, bytes]]) -> tuple[BinaryIO, int]:
+    """A file laid out like a mapped ring: consumer page, producer page, data (not doubled)."""
+    page = mmap.PAGESIZE
+    data = bytearray(size)
+    pos = 0
+    for flags, payload in records:
+        struct.pack_into("<II", data, pos, len(payload) | flags, 0)
+        data[pos + 8 : pos + 8 + len(payload)] = payload
+        pos += (len(payload) + 8 + 7) & ~7
+    blob = bytearray(page * 2) + data + bytes(size)
+    struct.pack_into("<Q", blob, page, pos)  # producer position
+    path = tmp_path / "ring"
+    path.write_bytes(bytes(blob))
+    return path.open("r+b"), pos
+
+
+def test_ring_reader_reads_committed_records_in_order(tmp_path: Path) -> None:
+    busy, discard = 1 << 31, 1 << 30
+    handle, end = _ring_file(
+        tmp_path,
+        4096,
+        [
+            (0, b"first"),
+            (discard, b"dropped"),
+            (0, b"second-record"),
+            (busy, b"in-flight"),
+            (0, b"x"),
+        ],
+    )
+    ring = RingReader(handle.fileno(), 4096)
+    assert ring.pending() == end
+    assert ring.read() == [b"first", b"second-record"]  # stops at the busy record
+    assert ring.pending() == end - (16 + 16 + 24)
+    assert ring.read() == []  # still busy: nothing more, nothing lost
+    ring.close()
+    handle.close()
+
+
+def test_ring_reader_rejects_a_bad_size(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="power of two"):
+        RingReader(0, 3000)
+
+
+def test_missing_probe_object_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(ProbeError) as err:
+        ProbeSource(["openat"], probe=tmp_path / "nope.bpf.o")
+    text = str(err.value)
+    assert "\n" not in text
+    assert "make probe" in text or "root" in text or "BTF" in text or "x86_64" in text
+
+
+def test_unknown_mode_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown probe mode"):
+        ProbeSource(["openat"], mode="kprobe")
+
+
+def test_boot_offset_converts_boottime_to_epoch() -> None:
+    import time
+
+    offset = boot_to_epoch_ns()
+    now = time.clock_gettime_ns(time.CLOCK_BOOTTIME) + offset
+    assert abs(now - time.time_ns()) < 50_000_000
