@@ -288,8 +288,9 @@ def test_stats_counts_events_and_drops() -> None:
         assert after.events - before.events > 0
         assert after.events + after.drops >= 20000
         got = drain(src)
-        assert 0 < len(got) <= after.events
-        assert src.stats().consumed >= len(got)
+        final = src.stats()  # other processes keep the counters moving: compare with the final ones
+        assert 0 < len(got) <= final.events
+        assert final.consumed == len(got)
         assert src.stats().undecodable == 0
 
 
