@@ -1,0 +1,63 @@
+"""The /proc snapshot gives the same kind of records as a trace, and State takes them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from lanner.capture.procfs import snapshot
+from lanner.capture.scap_records import FD_IPV4_SERVSOCK, FdEntry, ProcEntry, UserEntry
+from lanner.state.state import State
+
+
+def test_snapshot_sees_a_child_its_args_and_fds(tmp_path: Path) -> None:
+    target = tmp_path / "held-open.txt"
+    target.write_text("x")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    code = (
+        "import sys, time; f = open(sys.argv[1]); sys.stdout.write('ready\\n'); "
+        "sys.stdout.flush(); time.sleep(30)"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        records = list(snapshot())
+        procs = {r.tid: r for r in records if isinstance(r, ProcEntry)}
+        assert child.pid in procs
+        entry = procs[child.pid]
+        assert entry.pid == child.pid and entry.ptid == os.getpid()
+        assert entry.args[-1] == str(target)
+        assert entry.exepath == os.path.realpath(sys.executable)
+        fds = [r for r in records if isinstance(r, FdEntry) and r.tid == child.pid]
+        assert any(f.path == str(target) for f in fds)
+        ours = [r for r in records if isinstance(r, FdEntry) and r.tid == os.getpid()]
+        assert any(f.type == FD_IPV4_SERVSOCK and f.sport == port for f in ours)
+        assert any(isinstance(r, UserEntry) and r.uid == 0 for r in records)
+
+        state = State()
+        for record in records:
+            state.seed(record)
+        thread = state.thread(child.pid)
+        assert thread is not None and thread.comm == entry.comm
+        assert any(fd.name == str(target) for fd in thread.fdtable)
+    finally:
+        child.kill()
+        child.wait()
+        listener.close()
+
+
+def test_snapshot_skips_a_pid_and_survives_a_fake_root() -> None:
+    records = list(snapshot(skip_pid=os.getpid()))
+    assert not any(isinstance(r, ProcEntry) and r.pid == os.getpid() for r in records)
+    with tempfile.TemporaryDirectory() as empty:
+        fake = list(snapshot(proc_root=Path(empty), etc=Path(empty)))
+        assert len(fake) == 1  # machine info only; nothing to read, nothing raised
