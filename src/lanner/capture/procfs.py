@@ -52,11 +52,18 @@ _TCP_LISTEN = "0A"
 _L4_TCP, _L4_UDP = 2, 3  # scap l4proto codes used in fd lists
 
 
-def _read(path: Path, binary: bool = False) -> str | bytes | None:
+def _read(path: Path) -> str | None:
     try:
-        return path.read_bytes() if binary else path.read_text(errors="replace")
+        return path.read_text(errors="replace")
     except OSError:
         return None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def _readlink(path: Path) -> str | None:
@@ -179,12 +186,12 @@ def _proc_entry(pid: int, tid: int, task: Path) -> ProcEntry | None:
     comm = stat[stat.find("(") + 1 : stat.rfind(")")]
     rest = stat[stat.rfind(")") + 2 :].split()
     fields = _status_fields(status)
-    cmdline = _read(task / "cmdline", binary=True)
-    argv = [a.decode(errors="replace") for a in (cmdline or b"").split(b"\0")]
+    cmdline = _read_bytes(task / "cmdline")
+    argv = [a.decode(errors="replace") for a in cmdline.split(b"\0")]
     if argv and argv[-1] == "":
         argv.pop()
-    environ = _read(task / "environ", binary=True) or b""
-    env = [e.decode(errors="replace") for e in environ.split(b"\0") if e]  # type: ignore[union-attr]
+    environ = _read_bytes(task / "environ")
+    env = [e.decode(errors="replace") for e in environ.split(b"\0") if e]
     cgroup = _read(task / "cgroup")
     cgroups = []
     if isinstance(cgroup, str):
