@@ -66,6 +66,14 @@ class Container:
 
 
 @dataclass
+class Interface:
+    name: str
+    family: int  # PPM AF_INET=2, AF_INET6=10
+    addr: str
+    netmask: str | None = None
+
+
+@dataclass
 class FakeState:
     """Stands in for lanner.state's State: the tables extractors read."""
 
@@ -73,6 +81,7 @@ class FakeState:
     users: dict[int, User] = field(default_factory=dict)
     groups: dict[int, User] = field(default_factory=dict)
     containers: dict[str, Container] = field(default_factory=dict)
+    interfaces: list[Interface] = field(default_factory=list)
 
 
 def thread(

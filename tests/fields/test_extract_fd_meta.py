@@ -8,6 +8,7 @@ from lanner.state.fds import FdInfo, FdRole, FdType
 from tests.fields.builders import (
     Container,
     FakeState,
+    Interface,
     Mount,
     attach,
     extract,
@@ -19,8 +20,12 @@ from tests.fields.builders import (
 )
 
 
-def _with_fd(fd: FdInfo | None, **thread_kw: object) -> object:
+def _with_fd(fd: FdInfo | None, *local_addrs: str, **thread_kw: object) -> object:
+    """A close of fd 3 by a thread holding `fd`, on a host with the given addresses."""
     state = FakeState()
+    state.interfaces = [
+        Interface("eth0", 10 if ":" in addr else 2, addr, None) for addr in local_addrs
+    ]
     info = thread(state, 10, "curl", **thread_kw)
     if fd is not None:
         info.fdtable.add(fd)
@@ -48,7 +53,7 @@ def test_root_file_directory() -> None:
 
 def test_client_socket_ends() -> None:
     fd = tcp_fd(3, ("192.168.0.3", 55020), ("192.168.0.2", 80), FdRole.CLIENT)
-    event = _with_fd(fd)
+    event = _with_fd(fd, "127.0.0.1", "192.168.0.3")
     assert extract("fd.name", event) == "192.168.0.3:55020->192.168.0.2:80"
     assert extract("fd.typechar", event) == "4"
     assert extract("fd.cip", event) == "192.168.0.3"
@@ -68,11 +73,46 @@ def test_client_socket_ends() -> None:
 
 def test_server_socket_swaps_local_and_remote() -> None:
     fd = tcp_fd(3, ("10.0.0.9", 40000), ("10.0.0.1", 443), FdRole.SERVER)
-    event = _with_fd(fd)
+    event = _with_fd(fd, "10.0.0.1")
     assert extract("fd.lip", event) == "10.0.0.1"
     assert extract("fd.rip", event) == "10.0.0.9"
     assert extract("fd.lport", event) == 443
+    assert extract("fd.rproto", event) == "40000"
     assert extract("fd.is_server", event) is True
+
+
+def test_local_end_is_the_client_when_its_address_is_ours() -> None:
+    """libsinsp decides local/remote by the machine's addresses, not by who connected: on a
+    host owning both ends (a bridge address accepting from a container) the client is local."""
+    fd = tcp_fd(3, ("192.168.0.1", 44434), ("192.168.0.3", 80), FdRole.SERVER)
+    event = _with_fd(fd, "127.0.0.1", "192.168.0.1", "192.168.0.3")
+    assert (extract("fd.lip", event), extract("fd.lport", event)) == ("192.168.0.1", 44434)
+    assert (extract("fd.rip", event), extract("fd.rport", event)) == ("192.168.0.3", 80)
+    unknown_host = _with_fd(tcp_fd(3, ("10.1.1.1", 5), ("10.2.2.2", 6), FdRole.CLIENT))
+    assert extract("fd.lip", unknown_host) == "10.2.2.2"
+    assert extract("fd.is_server", unknown_host) is False
+
+
+def test_ipv6_local_end_by_64_bit_prefix() -> None:
+    fd = tcp_fd(3, ("2001:db8::4", 54405), ("2001:db8::3", 1234), FdRole.SERVER)
+    fd.type = FdType.IPV6_SOCK
+    assert extract("fd.lip", _with_fd(fd, "2001:db8::99")) == "2001:db8::4"
+    assert extract("fd.lip", _with_fd(fd, "2001:db9::4")) == "2001:db8::3"
+    in_container = _with_fd(fd, "2001:db8::4", container_id="59fd49aa4072")
+    assert extract("fd.lip", in_container) == "2001:db8::3"
+
+
+def test_ends_need_a_connected_socket_with_a_role() -> None:
+    listening = FdInfo(3, FdType.IPV4_SERVSOCK, "0.0.0.0:80")
+    listening.sip, listening.sport, listening.role = "0.0.0.0", 80, FdRole.SERVER
+    event = _with_fd(listening, "10.0.0.1")
+    assert extract("fd.sport", event) == 80
+    assert extract("fd.is_server", event) is True
+    for name in ("fd.lip", "fd.rip", "fd.lport", "fd.cip", "fd.cport"):
+        assert extract(name, event) is None, name
+    no_role = tcp_fd(3, ("10.0.0.1", 5), ("10.0.0.2", 6), FdRole.NONE)
+    for name in ("fd.cip", "fd.sip", "fd.lip", "fd.sport"):
+        assert extract(name, _with_fd(no_role, "10.0.0.1")) is None, name
 
 
 def test_unix_socket_and_missing_fd() -> None:

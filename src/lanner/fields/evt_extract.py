@@ -7,12 +7,13 @@ descriptor) and its plain rendering otherwise, ``evt.args`` shows both as ``3(<f
 
 from __future__ import annotations
 
-import errno
+import posixpath
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
+from lanner.events.render import errno_name as _errno_name
 from lanner.events.table import GENERIC_E, GENERIC_X, ParamType
 from lanner.fields._spec import fixed, none_extractor
 from lanner.fields.registry import Extractor, ExtractorFactory
@@ -25,6 +26,8 @@ _SIGNED_RESULT = frozenset({ParamType.ERRNO, ParamType.FD, ParamType.PID, ParamT
 _GENERIC_CODES = frozenset({GENERIC_E, GENERIC_X})
 _RESULT_NAMES = frozenset({"res", "fd"})
 _FD_TYPES = frozenset({ParamType.FD, ParamType.FD32})
+_ID_TABLES = {ParamType.UID: "users", ParamType.GID: "groups"}
+_L4_LETTERS = {2: "t", 3: "u", 4: "i", 5: "r"}  # scap L4 codes: tcp, udp, icmp, raw
 _PID_TYPES = frozenset({ParamType.PID, ParamType.PID32})
 _NUMBER_WITH_NAMES = re.compile(r"^(-?(?:0x)?[0-9A-Fa-f]+)\((.*)\)$")
 _OPEN_TYPES = frozenset({"open", "openat", "openat2"})
@@ -36,8 +39,8 @@ _PPM_S_IXUSR_ETC = 0o111
 
 
 def errno_name(code: int) -> str:
-    """Name of a positive errno value (ENOENT); the number itself when unknown."""
-    return errno.errorcode.get(code, str(code))
+    """Name of a positive errno value (ENOENT, ERESTARTSYS); the number itself when unknown."""
+    return _errno_name(code) or str(code)
 
 
 # ---- time ---------------------------------------------------------------------------------
@@ -286,16 +289,43 @@ def _is_open_exec(e: Any) -> bool:
 # ---- arguments ----------------------------------------------------------------------------
 
 
-def _fd_resolved(e: Any, fdnum: int) -> str:
-    """``<f>/etc/passwd`` for a descriptor known to the thread's fd table, else ''."""
+def _fd_entry(e: Any, fdnum: int) -> Any:
+    """The FdInfo of descriptor `fdnum` in the event thread's table, or None."""
     thread = e.thread
     if thread is None or fdnum < 0:
-        return ""
+        return None
     table = getattr(thread, "fdtable", None)
-    info = table.get(fdnum) if table is not None else None
+    return table.get(fdnum) if table is not None else None
+
+
+def _fd_resolved(e: Any, fdnum: int) -> str:
+    """``<f>/etc/passwd``, ``<4t>10.0.0.1:4->10.0.0.2:80`` (letter of the kind, then of the
+    transport for IP sockets) for a descriptor known to the fd table, else ''."""
+    info = _fd_entry(e, fdnum)
     if info is None:
         return ""
-    return f"<{info.typechar}>{info.name}"
+    transport = _L4_LETTERS.get(info.l4proto, "") if info.typechar in ("4", "6") else ""
+    return f"<{info.typechar}{transport}>{info.name}"
+
+
+def _fdlist_text(e: Any, entries: Any) -> str:
+    """``fd:flags`` per polled descriptor, the kind letter before the flags when known."""
+    parts = []
+    for entry in entries or ():
+        info = _fd_entry(e, entry.fd)
+        letter = info.typechar if info is not None else ""
+        parts.append(f"{entry.fd}:{letter}{entry.flags:x}")
+    return " ".join(parts)
+
+
+def _path_resolved(e: Any, path: str) -> str:
+    """A relative path joined to the thread's working directory; '' for absolute ones."""
+    if not path or path.startswith("/"):
+        return ""
+    cwd = getattr(e.thread, "cwd", None)
+    if not cwd:
+        return ""
+    return posixpath.normpath(posixpath.join(cwd, path))
 
 
 def _pid_resolved(e: Any, pid: int) -> str:
@@ -306,16 +336,33 @@ def _pid_resolved(e: Any, pid: int) -> str:
     return str(info.comm) if info is not None else ""
 
 
+def _id_name(e: Any, table_name: str, ident: int) -> str:
+    """The user (or group) name of an id from the state's tables, '' when unknown."""
+    table = getattr(e.state, table_name, None)
+    entry = table.get(ident) if table is not None else None
+    name = getattr(entry, "name", None)
+    return name if isinstance(name, str) else ""
+
+
 def render_arg(e: Any, i: int) -> tuple[str, str]:
     """(plain text, resolved text) of parameter ``i``; resolved is '' when there is none.
 
     Numbers with names (flags, errno) render as ``4097(O_RDONLY|O_CLOEXEC)``: the names are
-    the resolved part. Descriptors resolve through the fd table, pids to the thread's name.
+    the resolved part. Descriptors resolve through the fd table, pids to the thread's name,
+    uids and gids to user and group names, relative paths against the working directory.
     """
     params = e.info.params
     param = params[i] if i < len(params) else None
     text: str = e.render_param(i)
-    if param is None or param.fmt == "NA":
+    if param is None:
+        return text, ""
+    # Paths and poll lists have no number format ("NA") but still get state decorations.
+    if param.type is ParamType.FSPATH:
+        value = e.param(i)
+        return text, _path_resolved(e, value) if isinstance(value, str) else ""
+    if param.type is ParamType.FDLIST:
+        return _fdlist_text(e, e.param(i)), ""
+    if param.fmt == "NA":
         return text, ""
     match = _NUMBER_WITH_NAMES.match(text)
     if match:
@@ -326,6 +373,9 @@ def render_arg(e: Any, i: int) -> tuple[str, str]:
     if param.type in _PID_TYPES:
         value = e.param(i)
         return text, _pid_resolved(e, value) if isinstance(value, int) else ""
+    if param.type in _ID_TABLES:
+        value = e.param(i)
+        return text, _id_name(e, _ID_TABLES[param.type], value) if isinstance(value, int) else ""
     return text, ""
 
 

@@ -8,18 +8,20 @@ two ends: a comparison holds when any member matches, like the ancestor fields.
 
 from __future__ import annotations
 
+import ipaddress
+import posixpath
 import socket
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from lanner.events.table import ParamType
+from lanner.events.table import EF_CREATES_FD, EF_DESTROYS_FD, EF_USES_FD, ParamType
 from lanner.fields._spec import fixed, none_extractor
 from lanner.fields.evt_extract import FACTORIES as _EVT
+from lanner.fields.evt_extract import render_arg
 from lanner.fields.registry import Extractor, ExtractorFactory
 
-_CLIENT = 1
-_SERVER = 2
+_NO_ROLE = 0
 _FILE_CHARS = frozenset({"f"})
 _IP_CHARS = frozenset({"4", "6"})
 _L4 = {2: "tcp", 3: "udp", 4: "icmp", 5: "raw"}
@@ -27,27 +29,96 @@ _L4 = {2: "tcp", 3: "udp", 4: "icmp", 5: "raw"}
 FdReader = Callable[[Any], Any]
 
 
+_FD_EVENT_FLAGS = EF_CREATES_FD | EF_USES_FD | EF_DESTROYS_FD
+
+# Letter sysdig gives an fd it has no entry for, from the kind of event (enter or exit) that
+# creates it; 'o' for any other fd event. Sockets are always '4' there, even IPv6 or unix.
+_CREATOR_TYPECHAR = {
+    "open": "f", "openat": "f", "openat2": "f", "creat": "f",
+    "socket": "4", "accept": "4", "accept4": "4",
+    "pipe": "p", "pipe2": "p",
+    "eventfd": "e", "eventfd2": "e",
+    "signalfd": "s", "signalfd4": "s",
+    "timerfd_create": "t",
+    "inotify_init": "i", "inotify_init1": "i",
+}  # fmt: skip
+# Exit events whose second parameter names the fd they create (path or connection tuple).
+_NAMED_BY_SECOND_PARAM = frozenset({"open", "creat", "accept", "accept4", "connect"})
+_AT_FDCWD = -100
+
+
+def _fd_event(e: Any) -> bool:
+    """Whether fd fields apply: an fd event (creates, uses or destroys one) of a known thread."""
+    return bool(e.info.flags & _FD_EVENT_FLAGS) and e.thread is not None
+
+
 def _of_fd(read: FdReader) -> Extractor:
+    """Read the event's fd entry; unavailable without one (and outside fd events)."""
+
     def extract(e: Any) -> Any:
         fd = e.fd
-        return None if fd is None else read(fd)
+        return None if fd is None or not _fd_event(e) else read(fd)
 
     return extract
 
 
-_OPEN_LIKE = frozenset({"open", "openat", "openat2", "creat"})
+def creator_name(e: Any) -> str | None:
+    """The name an fd-creating exit event gives its fd, used when the fd has no entry (the
+    call failed, or the fd predates the capture): sysdig reports it all the same. '' for the
+    other exit events, None for enter events."""
+    if e.direction != "<":
+        return None
+    name = e.type_name
+    if name in _NAMED_BY_SECOND_PARAM:
+        if e.nparams < 2:
+            return ""
+        text, resolved = render_arg(e, 1)
+        return resolved or text
+    if name in ("openat", "openat2"):
+        return _openat_path(e)
+    return ""
+
+
+def _openat_path(e: Any) -> str:
+    path = e.param_by_name("name")
+    if not isinstance(path, str):
+        return ""
+    if path.startswith("/"):
+        return posixpath.normpath(path)
+    dirfd = e.param_by_name("dirfd")
+    base: str | None = None
+    if dirfd == _AT_FDCWD:
+        base = getattr(e.thread, "cwd", None)
+    elif isinstance(dirfd, int):
+        table = getattr(e.thread, "fdtable", None)
+        info = table.get(dirfd) if table is not None else None
+        base = None if info is None else info.name
+    return posixpath.normpath(posixpath.join(base or "", path)) if base else path
+
+
+def _fd_name(e: Any) -> str | None:
+    if not _fd_event(e):
+        return None
+    fd = e.fd
+    failed_connect = e.type_name == "connect" and e.direction == "<" and _negative_result(e)
+    if fd is None or failed_connect:
+        return creator_name(e)
+    return str(fd.name)
+
+
+def _negative_result(e: Any) -> bool:
+    value = e.param(0) if e.nparams else None
+    return isinstance(value, int) and value < 0
 
 
 def _typechar(e: Any) -> str | None:
-    """The fd's letter; without an fd entry, sysdig still answers 'f' for the open family
-    and 'o' (unknown kind) for a descriptor number it has no entry for."""
+    """The fd's letter; without an fd entry, the letter of the kind the event creates."""
+    if not _fd_event(e):
+        return None
     fd = e.fd
     if fd is not None:
         return str(fd.typechar)
-    if e.type_name in _OPEN_LIKE:
-        return "f"
-    num = e.fdnum
-    return "o" if num is not None and num >= 0 else None
+    return _CREATOR_TYPECHAR.get(e.type_name, "o")
 
 
 def _typestring(fd: Any) -> str | None:
@@ -55,22 +126,40 @@ def _typestring(fd: Any) -> str | None:
     return str(text) if text else None
 
 
-def _directory(fd: Any) -> str | None:
+def dirname_like_sysdig(path: str) -> str:
+    """The directory part of a path: up to the last '/' (a trailing '/' keeps the path as is),
+    '/' when the only '/' is the first character or there is none."""
+    cut = path.rfind("/")
+    if cut <= 0:
+        return "/"
+    return path[:cut] if cut < len(path) - 1 else path
+
+
+def _directory(e: Any) -> str | None:
+    if not _fd_event(e):
+        return None
+    fd = e.fd
+    if fd is None:
+        name = creator_name(e)
+        return None if name is None else dirname_like_sysdig(name)
     char = fd.typechar
     if char == "d":
         return str(fd.name)
-    name = fd.name
-    if char not in _FILE_CHARS or not name:
+    if char not in _FILE_CHARS:
         return None
-    head = name.rpartition("/")[0]  # posixpath.dirname minus its generality: 3x faster
-    return str(head) if head else "/"
+    return dirname_like_sysdig(str(fd.name))
 
 
 def _filename(fd: Any) -> str | None:
-    name = fd.name
-    if fd.typechar not in _FILE_CHARS or not name:
+    """The part after the last '/' of a file's name ('/' when there is no '/'; the whole name
+    when it ends with '/'). sysdig gives nothing for an fd without entry."""
+    if fd.typechar not in _FILE_CHARS:
         return None
-    return str(name.rpartition("/")[2])
+    name = str(fd.name)
+    cut = name.rfind("/")
+    if cut < 0:
+        return "/"
+    return name[cut + 1 :] if cut < len(name) - 1 else name
 
 
 def _ip_only(read: FdReader) -> FdReader:
@@ -80,20 +169,87 @@ def _ip_only(read: FdReader) -> FdReader:
     return wrapped
 
 
-def _local(fd: Any, ip: bool) -> Any:
-    if fd.role == _CLIENT:
-        return fd.cip if ip else fd.cport
-    if fd.role == _SERVER:
-        return fd.sip if ip else fd.sport
-    return None
+_CONNECTED_IP_TYPES = frozenset({3, 4})  # scap IPV4_SOCK, IPV6_SOCK (not listening sockets)
+_SERVER_IP_TYPES = frozenset({5, 6})  # scap IPV4_SERVSOCK, IPV6_SERVSOCK
+_IPV6_TYPES = frozenset({4, 6})
+_AF_INET, _AF_INET6 = 2, 10
 
 
-def _remote(fd: Any, ip: bool) -> Any:
-    if fd.role == _CLIENT:
-        return fd.sip if ip else fd.sport
-    if fd.role == _SERVER:
-        return fd.cip if ip else fd.cport
-    return None
+@lru_cache(maxsize=4096)
+def _ipv6_prefix(text: str) -> bytes | None:
+    """First 64 bits of an IPv6 address: libsinsp deems two addresses on one host when those
+    match (network + subnet by convention)."""
+    try:
+        return ipaddress.IPv6Address(text).packed[:8]
+    except ValueError:
+        return None
+
+
+def is_local_address(e: Any, addr: str | None, ipv6: bool) -> bool:
+    """Whether `addr` belongs to this machine, as libsinsp decides it for fd.lip & co: an exact
+    interface address for IPv4 (or the thread's container address), the same /64 as an
+    interface for IPv6 (never, inside a container)."""
+    if addr is None:
+        return False
+    state = e.state
+    interfaces = getattr(state, "interfaces", None) or ()
+    container_id = getattr(e.thread, "container_id", None)
+    if ipv6:
+        if container_id:
+            return False
+        prefix = _ipv6_prefix(addr)
+        return prefix is not None and any(
+            i.family == _AF_INET6 and _ipv6_prefix(i.addr) == prefix for i in interfaces
+        )
+    if container_id:
+        containers = getattr(state, "containers", None)
+        info = containers.get(container_id) if containers is not None else None
+        if info is not None and getattr(info, "ip", None) == addr:
+            return True
+    return any(i.family == _AF_INET and i.addr == addr for i in interfaces)
+
+
+def _connected_ip(fd: Any) -> bool:
+    return fd.type in _CONNECTED_IP_TYPES and fd.role != _NO_ROLE
+
+
+def _end(local: bool, ip: bool) -> Extractor:
+    """fd.lip/lport (local=True) or fd.rip/rport: the client end is the local one when the
+    client address is this machine's, else the server end is."""
+
+    def extract(e: Any) -> Any:
+        fd = e.fd
+        if fd is None or not _connected_ip(fd) or not _fd_event(e):
+            return None
+        client_local = is_local_address(e, fd.cip, fd.type in _IPV6_TYPES)
+        client_side = client_local == local
+        if ip:
+            return fd.cip if client_side else fd.sip
+        return fd.cport if client_side else fd.sport
+
+    return extract
+
+
+def _is_server(e: Any) -> bool | None:
+    """True for a listening socket, or a connection whose server address is this machine's."""
+    fd = e.fd
+    if fd is None or not _fd_event(e):
+        return None
+    if fd.type in _SERVER_IP_TYPES:
+        return True
+    if fd.type in _CONNECTED_IP_TYPES:
+        return is_local_address(e, fd.sip, fd.type in _IPV6_TYPES)
+    return False
+
+
+def _client_end(read: FdReader) -> FdReader:
+    """Client address/port: connected IP sockets with a known role only."""
+    return lambda fd: read(fd) if _connected_ip(fd) else None
+
+
+def _server_end(read: FdReader) -> FdReader:
+    """Server address/port: listening sockets, and connected ones with a known role."""
+    return lambda fd: read(fd) if fd.type in _SERVER_IP_TYPES or _connected_ip(fd) else None
 
 
 def _both(first: FdReader, second: FdReader) -> FdReader:
@@ -123,6 +279,16 @@ def _proto(port_of: FdReader) -> FdReader:
     return wrapped
 
 
+def _port_proto(port_of: Extractor) -> Extractor:
+    def extract(e: Any) -> str | None:
+        port = port_of(e)
+        if port is None:
+            return None
+        return service_name(port, _L4.get(e.fd.l4proto, "tcp"))
+
+    return extract
+
+
 def _l4proto(fd: Any) -> str:
     return _L4.get(fd.l4proto, "<NA>")
 
@@ -136,14 +302,13 @@ def _sockfamily(fd: Any) -> str | None:
     return None
 
 
-def _container_prefixed(read: FdReader) -> Extractor:
+def _container_prefixed(read: Extractor) -> Extractor:
     def extract(e: Any) -> str | None:
-        fd = e.fd
-        if fd is None:
+        value = read(e)
+        if value is None:
             return None
-        value = read(fd)
         cid = getattr(e.thread, "container_id", None) or ""
-        return f"{cid}:{value if value is not None else ''}"
+        return f"{cid}:{value}"
 
     return extract
 
@@ -233,46 +398,46 @@ def _raw_path(which: str) -> Extractor:
 
 
 FACTORIES: dict[str, ExtractorFactory] = {
-    "fd.num": fixed(lambda e: e.fdnum),
+    "fd.num": fixed(lambda e: e.fdnum if _fd_event(e) else None),
     "fd.type": fixed(_of_fd(_typestring)),
     "fd.typechar": fixed(_typechar),
-    "fd.name": fixed(_of_fd(lambda fd: fd.name)),
+    "fd.name": fixed(_fd_name),
     "fd.nameraw": fixed(_of_fd(lambda fd: fd.nameraw)),
-    "fd.directory": fixed(_of_fd(_directory)),
+    "fd.directory": fixed(_directory),
     "fd.filename": fixed(_of_fd(_filename)),
     "fd.ino": fixed(_of_fd(lambda fd: fd.ino)),
     "fd.dev": fixed(_of_fd(lambda fd: fd.dev)),
     "fd.dev.major": fixed(_of_fd(lambda fd: fd.dev >> 20)),
     "fd.dev.minor": fixed(_of_fd(lambda fd: fd.dev & 0xFFFFF)),
     "fd.uid": fixed(_fd_uid),
-    "fd.containername": fixed(_container_prefixed(lambda fd: fd.name)),
+    "fd.containername": fixed(_container_prefixed(_fd_name)),
     "fd.containerdirectory": fixed(_container_prefixed(_directory)),
     "fd.types": _types_factory,
     "fd.ip": fixed(_of_fd(_ip_only(_both(lambda fd: fd.cip, lambda fd: fd.sip)))),
-    "fd.cip": fixed(_of_fd(_ip_only(lambda fd: fd.cip))),
-    "fd.sip": fixed(_of_fd(_ip_only(lambda fd: fd.sip))),
-    "fd.lip": fixed(_of_fd(_ip_only(lambda fd: _local(fd, True)))),
-    "fd.rip": fixed(_of_fd(_ip_only(lambda fd: _remote(fd, True)))),
+    "fd.cip": fixed(_of_fd(_client_end(lambda fd: fd.cip))),
+    "fd.sip": fixed(_of_fd(_server_end(lambda fd: fd.sip))),
+    "fd.lip": fixed(_end(local=True, ip=True)),
+    "fd.rip": fixed(_end(local=False, ip=True)),
     "fd.port": fixed(_of_fd(_ip_only(_both(lambda fd: fd.cport, lambda fd: fd.sport)))),
-    "fd.cport": fixed(_of_fd(_ip_only(lambda fd: fd.cport))),
-    "fd.sport": fixed(_of_fd(_ip_only(lambda fd: fd.sport))),
-    "fd.lport": fixed(_of_fd(_ip_only(lambda fd: _local(fd, False)))),
-    "fd.rport": fixed(_of_fd(_ip_only(lambda fd: _remote(fd, False)))),
+    "fd.cport": fixed(_of_fd(_client_end(lambda fd: fd.cport))),
+    "fd.sport": fixed(_of_fd(_server_end(lambda fd: fd.sport))),
+    "fd.lport": fixed(_end(local=True, ip=False)),
+    "fd.rport": fixed(_end(local=False, ip=False)),
     "fd.proto": fixed(
         _of_fd(_ip_only(_both(_proto(lambda fd: fd.cport), _proto(lambda fd: fd.sport))))
     ),
-    "fd.cproto": fixed(_of_fd(_ip_only(_proto(lambda fd: fd.cport)))),
-    "fd.sproto": fixed(_of_fd(_ip_only(_proto(lambda fd: fd.sport)))),
-    "fd.lproto": fixed(_of_fd(_ip_only(_proto(lambda fd: _local(fd, False))))),
-    "fd.rproto": fixed(_of_fd(_ip_only(_proto(lambda fd: _remote(fd, False))))),
+    "fd.cproto": fixed(_of_fd(_client_end(_proto(lambda fd: fd.cport)))),
+    "fd.sproto": fixed(_of_fd(_server_end(_proto(lambda fd: fd.sport)))),
+    "fd.lproto": fixed(_port_proto(_end(local=True, ip=False))),
+    "fd.rproto": fixed(_port_proto(_end(local=False, ip=False))),
     "fd.net": fixed(_of_fd(_ip_only(_both(lambda fd: fd.cip, lambda fd: fd.sip)))),
-    "fd.cnet": fixed(_of_fd(_ip_only(lambda fd: fd.cip))),
-    "fd.snet": fixed(_of_fd(_ip_only(lambda fd: fd.sip))),
-    "fd.lnet": fixed(_of_fd(_ip_only(lambda fd: _local(fd, True)))),
-    "fd.rnet": fixed(_of_fd(_ip_only(lambda fd: _remote(fd, True)))),
+    "fd.cnet": fixed(_of_fd(_client_end(lambda fd: fd.cip))),
+    "fd.snet": fixed(_of_fd(_server_end(lambda fd: fd.sip))),
+    "fd.lnet": fixed(_end(local=True, ip=True)),
+    "fd.rnet": fixed(_end(local=False, ip=True)),
     "fd.l4proto": fixed(_of_fd(_l4proto)),
     "fd.sockfamily": fixed(_of_fd(_sockfamily)),
-    "fd.is_server": fixed(_of_fd(lambda fd: fd.role == _SERVER)),
+    "fd.is_server": fixed(_is_server),
     "fd.connected": fixed(_of_fd(lambda fd: bool(fd.connected))),
     "fd.name_changed": fixed(_of_fd(lambda fd: bool(fd.name_changed))),
     "fd.cip.name": fixed(none_extractor),

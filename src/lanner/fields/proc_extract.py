@@ -56,16 +56,12 @@ def main_thread(e: Any) -> Any:
 
 
 def parent_of(e: Any, info: Any) -> Any:
-    """The parent process (main thread) of ``info``, or None."""
+    """The thread ``info.ptid`` names, or None. As in libsinsp, that very thread (not its
+    process's main thread): the walk up the lineage goes thread to creating thread."""
     table = _table(e)
     if table is None or info.ptid < 0 or info.ptid == info.tid:
         return None
-    parent = table.threads.get(info.ptid)
-    if parent is None:
-        return None
-    if parent.tid != parent.pid:
-        parent = table.threads.get(parent.pid, parent)
-    return parent
+    return table.threads.get(info.ptid)
 
 
 def lineage(e: Any) -> list[Any]:
@@ -125,8 +121,11 @@ def _of_thread(read: ThreadReader) -> Extractor:
 
 
 def _of_parent(read: ThreadReader) -> Extractor:
+    """proc.pname & co: the parent named by the event thread's own ptid (libsinsp reads the
+    thread's, not its main thread's; proc.ppid reads the main thread's)."""
+
     def extract(e: Any) -> Any:
-        t = main_thread(e)
+        t = e.thread
         if t is None:
             return None
         parent = parent_of(e, t)
@@ -314,6 +313,11 @@ def _cgroup_factory(arg: str | None) -> Extractor:
     return cgroup
 
 
+def _signed64(value: int) -> int:
+    """Event headers carry the tid unsigned; -1 (events of no thread) reads as 2**64 - 1."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
 def _signed32(value: int) -> int:
     return value - (1 << 32) if value >= 1 << 31 else value
 
@@ -393,7 +397,7 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "proc.is_container_healthcheck": fixed(_of_thread(lambda t: False)),
     "proc.is_container_liveness_probe": fixed(_of_thread(lambda t: False)),
     "proc.is_container_readiness_probe": fixed(_of_thread(lambda t: False)),
-    "thread.tid": fixed(lambda e: e.tid),
+    "thread.tid": fixed(lambda e: _signed64(e.tid)),
     "thread.vtid": fixed(_of_thread(lambda t: t.vtid if t.vtid >= 0 else None)),
     "thread.ismain": fixed(_of_thread(lambda t: t.tid == t.pid)),
     "thread.nametid": fixed(_of_thread(lambda t: f"{t.comm}{t.tid}")),
