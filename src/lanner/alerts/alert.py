@@ -118,6 +118,27 @@ class Alert:
             "tags": list(self.tags),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alert:
+        """The alert :meth:`to_dict` described (as read back from the spool)."""
+        return cls(
+            time_ns=int(data["time_ns"]),
+            rule=str(data["rule"]),
+            priority=str(data["priority"]),
+            source=str(data["source"]),
+            hostname=str(data["hostname"]),
+            output=str(data["output"]),
+            output_fields=dict(data.get("output_fields") or {}),
+            tags=tuple(data.get("tags") or ()),
+            id=str(data["id"]),
+        )
+
+    def sidekick_payload(self, options: OutputOptions | None = None) -> dict[str, Any]:
+        """Falco's JSON object plus ``uuid`` (this alert's id), as falcosidekick's payload."""
+        data = self.to_falco_dict(options)
+        data["uuid"] = self.id
+        return data
+
 
 def alert_for(
     rule: CompiledRule,

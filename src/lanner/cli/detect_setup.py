@@ -12,7 +12,10 @@ from typing import Any, TextIO
 import typer
 
 from lanner.alerts.alert import Alert, OutputOptions
+from lanner.alerts.configure import build_dispatcher
+from lanner.alerts.delivery import AlertDispatcher
 from lanner.alerts.drops import DropConfigError, DropSettings
+from lanner.alerts.sink import LineFormat, SinkConfigError
 from lanner.cli.app_base import fail
 from lanner.config import ConfigError, get_bool, get_value, load_config
 from lanner.engine import EngineStats
@@ -150,6 +153,22 @@ class StdoutAlerts:
         else:
             line = alert.text_line(iso8601=self.options.time_format_iso_8601)
         self.stream.write(line + "\n")
+
+
+def open_alert_outputs(
+    setup: DetectSetup, *, default_spool: Path | None = None, live: bool = False
+) -> AlertDispatcher:
+    """The configured sinks behind one callable for the engine's ``on_alert``; the caller
+    closes it (``close()``) when the run ends, so workers deliver and the spool is closed.
+    ``default_spool`` is the durable spool file (None: a private temporary one, for replay)."""
+    fmt = LineFormat(setup.json_output, setup.output_options)
+    try:
+        return build_dispatcher(
+            setup.config, fmt, log=setup.log, default_spool=default_spool, live=live
+        )
+    except SinkConfigError as exc:
+        fail(str(exc))
+        raise AssertionError from None  # pragma: no cover
 
 
 def print_summary(stats: EngineStats, stream: TextIO | None = None) -> None:

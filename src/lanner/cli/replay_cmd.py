@@ -15,9 +15,9 @@ from lanner.alerts.drops import DropExit, DropMonitor
 from lanner.capture.scap import ScapFormatError, ScapReader
 from lanner.cli.app_base import app, fail
 from lanner.cli.detect_setup import (
-    StdoutAlerts,
     build_setup,
     load_settings,
+    open_alert_outputs,
     print_summary,
 )
 from lanner.engine import DetectionEngine
@@ -159,7 +159,7 @@ def replay(  # noqa: PLR0917 (typer maps parameters to options)
         disable_rules=disable_rule or [],
         quiet=quiet,
     )
-    on_alert = StdoutAlerts(setup)
+    on_alert = open_alert_outputs(setup)
     engine = DetectionEngine(
         setup.ruleset,
         on_alert,
@@ -192,6 +192,7 @@ def replay(  # noqa: PLR0917 (typer maps parameters to options)
     finally:
         if progress is not None:
             progress.stop()
+        on_alert.close()
         sys.stdout.flush()
     if not quiet:
         print_summary(engine.stats)
