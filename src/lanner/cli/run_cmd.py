@@ -22,9 +22,9 @@ from lanner.alerts.drops import DropExit, DropMonitor
 from lanner.cli.app_base import app, fail
 from lanner.cli.detect_setup import (
     DetectSetup,
-    StdoutAlerts,
     build_setup,
     load_settings,
+    open_alert_outputs,
     print_summary,
 )
 from lanner.engine import DetectionEngine
@@ -109,7 +109,12 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
     state = State()
     for record in snapshot(skip_pid=os.getpid()):
         state.seed(record)
-    on_alert = StdoutAlerts(setup)
+    spool_dir = Path(os.environ.get("LANNER_STATE_DIR", "/var/lib/lanner"))
+    try:
+        spool_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"cannot create the state directory {spool_dir}: {exc.strerror}")
+    on_alert = open_alert_outputs(setup, default_spool=spool_dir / "spool.db", live=True)
     engine = DetectionEngine(
         setup.ruleset,
         on_alert,
@@ -178,6 +183,7 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
     finally:
         stats = source.stats()
         source.close()
+        on_alert.close()
         sys.stdout.flush()
     if not quiet:
         print_summary(engine.stats)
