@@ -40,14 +40,17 @@ def extractor_factories() -> dict[str, ExtractorFactory]:
 def default_registry() -> FieldRegistry:
     """The registry every rules file is compiled against (built on first use, then shared)."""
     factories = extractor_factories()
+    arg_types = evt_extract.ARG_TYPES
     registry = FieldRegistry()
     for module in CLASS_MODULES:
-        for info in module.fields():
+        for declared in module.fields():
+            info = declared
             factory = factories.get(info.name)
             if factory is not None and info.factory is None:
-                registry.add(dataclasses.replace(info, factory=factory))
-            else:
-                registry.add(info)
+                info = dataclasses.replace(info, factory=factory)
+            if info.name in arg_types and info.arg_type is None:
+                info = dataclasses.replace(info, arg_type=arg_types[info.name])
+            registry.add(info)
     return registry
 
 

@@ -11,14 +11,16 @@ import posixpath
 import re
 import time
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from lanner.events.render import errno_name as _errno_name
-from lanner.events.table import GENERIC_E, GENERIC_X, ParamType
+from lanner.events.table import EVENT_TABLE, GENERIC_E, GENERIC_X, ParamType
 from lanner.fields._spec import fixed, none_extractor
-from lanner.fields.registry import Extractor, ExtractorFactory
+from lanner.fields.registry import Extractor, ExtractorFactory, FieldType
 
 NS = 1_000_000_000
+_NUMBER_TYPES = frozenset({FieldType.INT, FieldType.DOUBLE, FieldType.RELTIME, FieldType.ABSTIME})
 
 # Param types whose negative value means a failed call.
 _SIGNED_RESULT = frozenset({ParamType.ERRNO, ParamType.FD, ParamType.PID, ParamType.INT64,
@@ -425,13 +427,66 @@ def _arg_factory(arg: str | None) -> Extractor:
     return by_name
 
 
+# How a parameter's raw value compares (by its wire type); text for everything else.
+_RAW_NUMERIC = frozenset({
+    ParamType.INT8, ParamType.INT16, ParamType.INT32, ParamType.INT64, ParamType.UINT8,
+    ParamType.UINT16, ParamType.UINT32, ParamType.UINT64, ParamType.ERRNO, ParamType.FD,
+    ParamType.PID, ParamType.SYSCALLID, ParamType.SIGTYPE, ParamType.PORT, ParamType.L4PROTO,
+    ParamType.SOCKFAMILY, ParamType.BOOL, ParamType.FLAGS8, ParamType.FLAGS16,
+    ParamType.FLAGS32, ParamType.UID, ParamType.GID, ParamType.MODE, ParamType.ENUMFLAGS8,
+    ParamType.ENUMFLAGS16, ParamType.ENUMFLAGS32, ParamType.FD32, ParamType.PID32,
+})  # fmt: skip
+_RAW_TYPES = {
+    ParamType.RELTIME: FieldType.RELTIME,
+    ParamType.ABSTIME: FieldType.ABSTIME,
+    ParamType.DOUBLE: FieldType.DOUBLE,
+    ParamType.BYTEBUF: FieldType.BYTES,
+    ParamType.IPV4ADDR: FieldType.IPADDR,
+    ParamType.IPV6ADDR: FieldType.IPADDR,
+    ParamType.IPADDR: FieldType.IPADDR,
+}
+
+
+@cache
+def rawarg_type(name: str) -> FieldType | None:
+    """The type of ``evt.rawarg.<name>``: that of the first event-table parameter so named,
+    as libsinsp decides it; None for a name no event has."""
+    for info in EVENT_TABLE:
+        for param in info.params:
+            if param.name == name:
+                if param.type in _RAW_NUMERIC:
+                    return FieldType.INT
+                return _RAW_TYPES.get(param.type, FieldType.STRING)
+    return None
+
+
 def _rawarg_factory(arg: str | None) -> Extractor:
+    """The parameter's value as its wire type says (numbers for numbers), whatever event it
+    comes from; text for compound values (addresses, tuples, lists)."""
     if arg is None:
         return none_extractor
     name = arg
+    wanted = rawarg_type(name) or FieldType.STRING
 
     def rawarg(e: Any) -> Any:
-        return e.param_by_name(name)
+        index = e.param_index(name)
+        source = e
+        if index is None:
+            enter = e.enter
+            if enter is None or enter is e:
+                return None
+            index = enter.param_index(name)
+            if index is None:
+                return None
+            source = enter
+        value = source.param(index)
+        if wanted is FieldType.STRING:
+            if isinstance(value, str):
+                return value
+            return None if value is None else source.render_param(index)
+        if wanted in _NUMBER_TYPES:
+            return value if isinstance(value, int | float) else None
+        return value
 
     return rawarg
 
@@ -568,3 +623,6 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "evt.is_open_exec": fixed(_is_open_exec),
     "evt.is_open_create": fixed(_is_open_create),
 }
+
+# Fields whose type follows their argument (see FieldInfo.arg_type).
+ARG_TYPES: dict[str, Callable[[str], FieldType | None]] = {"evt.rawarg": rawarg_type}

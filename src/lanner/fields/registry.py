@@ -13,6 +13,7 @@ package only reads it.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -76,6 +77,21 @@ class FieldInfo:
     source: str = "syscall"
     factory: ExtractorFactory | None = field(default=None, compare=False, repr=False)
     """None while no extractor is implemented: the field compiles and is never available."""
+    arg_type: Callable[[str], FieldType | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+    """For a field whose type follows its argument (``evt.rawarg.res`` is a number,
+    ``evt.rawarg.name`` text): the type for an argument, None to keep ``type``. Applied by
+    :meth:`FieldRegistry.resolve`, so callers see a plainly typed field."""
+
+    def for_arg(self, arg: str | None) -> FieldInfo:
+        """This field with the type its argument gives it (itself when that changes nothing)."""
+        if self.arg_type is None or arg is None:
+            return self
+        typed = self.arg_type(arg)
+        if typed is None or typed is self.type:
+            return self
+        return dataclasses.replace(self, type=typed)
 
     def bind(self, arg: str | None) -> Extractor:
         """Return the extractor for this field with ``arg`` bound."""
@@ -109,13 +125,14 @@ class FieldRegistry:
         """Find the field a condition means by ``name`` (and bracket ``arg``).
 
         ``evt.arg.name`` resolves to ``evt.arg`` with argument ``name`` when ``evt.arg``
-        takes a dotted argument and no field is registered under the full name.
-        Returns None for an unknown field. Argument validity is checked by
+        takes a dotted argument and no field is registered under the full name. A field
+        whose type follows its argument comes back with that type. Returns None for an
+        unknown field. Argument validity is checked by
         :func:`check_arg`.
         """
         info = self._fields.get(name)
         if info is not None:
-            return info, arg
+            return info.for_arg(arg), arg
         if arg is not None:
             return None
         parts = name.split(".")
@@ -123,7 +140,8 @@ class FieldRegistry:
             base = ".".join(parts[:cut])
             info = self._fields.get(base)
             if info is not None and info.dotted_arg:
-                return info, ".".join(parts[cut:])
+                dotted = ".".join(parts[cut:])
+                return info.for_arg(dotted), dotted
         return None
 
     def __iter__(self) -> Iterator[FieldInfo]:
