@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RULES ?=
 ARGS ?=
 
-.PHONY: run test lint typecheck unit deps venv bench clean probe
+.PHONY: run test lint typecheck unit deps venv bench clean probe containers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ typecheck: venv
 unit: venv
 	$(PY) -m pytest -n 2 $(ARGS)
 
-test: venv deps probe lint typecheck unit
+test: venv deps probe containers lint typecheck unit
 
 bench: venv deps probe
 	$(PY) bench/run.py $(ARGS)
@@ -43,6 +43,10 @@ bench: venv deps probe
 # The CO-RE eBPF probe (src/lanner/capture/ebpf/probe.bpf.o); rebuilt only when its sources change.
 probe: deps
 	@bash scripts/build-probe.sh
+
+# containerd + CRI + local images for the enrich tests (root; idempotent, ~1 s once set up).
+containers:
+	@bash scripts/containers-setup.sh
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
