@@ -120,18 +120,21 @@ class SinkWorker:
                 if self._stopping.is_set() and time.monotonic() >= self._deadline:
                     return
                 wanted: list[tuple[int, Alert]] = []
+                unwanted: list[int] = []
                 for entry in entries:
                     alert = Alert.from_dict(json.loads(entry.body))
                     if self.sink.accepts(alert):
                         wanted.append((entry.seq, alert))
                     else:
-                        self.stats.filtered += 1
+                        unwanted.append(entry.seq)
                 try:
                     if wanted:
                         self.sink.send([a for _, a in wanted])
                 except DeliveryError as exc:
-                    if exc.delivered:
-                        reader.ack(name, wanted[exc.delivered][0] - 1)
+                    stopped_at = wanted[exc.delivered][0]
+                    self.stats.filtered += sum(1 for seq in unwanted if seq < stopped_at)
+                    if stopped_at > entries[0].seq:
+                        reader.ack(name, stopped_at - 1)
                         self.stats.delivered += exc.delivered
                     self._failed(str(exc))
                     if self._stopping.is_set():
@@ -148,6 +151,7 @@ class SinkWorker:
                     continue
                 reader.ack(name, entries[-1].seq)
                 self.stats.delivered += len(wanted)
+                self.stats.filtered += len(unwanted)
                 if self.stats.failing:
                     self.stats.failing = False
                     self.log(f"alert sink {name}: delivering again")
@@ -170,6 +174,7 @@ class DispatchStats:
 
     matches: Counter[tuple[str, str, str, tuple[str, ...]]] = field(default_factory=Counter)
     """(rule, priority, source, tags) → alerts raised."""
+    inline_delivered: Counter[str] = field(default_factory=Counter)
     inline_failures: Counter[str] = field(default_factory=Counter)
 
 
@@ -245,6 +250,7 @@ class AlertDispatcher:
         for sink in self.inline:
             try:
                 sink.send(alerts)
+                self.stats.inline_delivered[sink.name] += len(alerts)
             except Exception as exc:  # one broken output must not stop detection
                 if not self.stats.inline_failures[sink.name]:
                     self.log(f"alert sink {sink.name}: {exc}")

@@ -1,0 +1,44 @@
+"""A small lanner stand-in for the crash test: feeds alerts into the delivery framework with
+a durable spool and an HTTP sink, printing ``published <id>`` once each publish returned.
+
+    python tests/alerts/spool_driver.py SPOOL URL FIRST COUNT INTERVAL_S
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from lanner.alerts.delivery import AlertDispatcher, RetryPolicy  # noqa: E402
+from lanner.alerts.http_sinks import HttpSink  # noqa: E402
+from lanner.store.spool import AlertSpool  # noqa: E402
+from tests.alerts.receivers import make_alert  # noqa: E402
+
+
+def main() -> None:
+    spool_path, url, first, count, interval = sys.argv[1:6]
+    spool = AlertSpool(Path(spool_path), ["http"])
+    dispatcher = AlertDispatcher(
+        [HttpSink(url)],
+        spool=spool,
+        retry=RetryPolicy(initial=0.02, maximum=0.1),
+        batch_size=8,
+        log=lambda m: print(f"log {m}", flush=True),
+    )
+    print("started", flush=True)
+    for n in range(int(first), int(first) + int(count)):
+        alert = make_alert(n)
+        dispatcher(alert)
+        print(f"published {alert.id}", flush=True)
+        time.sleep(float(interval))
+    idle = dispatcher.wait_idle(20)
+    dispatcher.close()
+    print(f"done idle={idle}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
