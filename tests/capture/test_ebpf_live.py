@@ -309,3 +309,40 @@ def test_socket_server_in_own_process_is_not_traced(src: ProbeSource) -> None:
     srv.listen()
     srv.close()
     assert not [e for e in drain(src) if e.tid == os.getpid()]
+
+
+def test_clone_parent_and_child_events(src: ProbeSource) -> None:
+    proc = subprocess.Popen(["sh", "-c", "sleep 0 & wait"])
+    proc.wait()
+    events = collect(
+        src,
+        lambda evs: any(
+            e.param_by_name("res") == 0 and e.param_by_name("ptid") == proc.pid
+            for e in of_type(evs, "clone", "clone3", "fork", "vfork")
+        ),
+    )
+    well_formed(events)
+    clones = [
+        e
+        for e in of_type(events, "clone", "clone3", "fork", "vfork")
+        if e.param_by_name("pid") == proc.pid and e.param_by_name("res") > 0
+    ]
+    assert clones, "no clone by the shell seen"  # (its own birth, res=0, came from our clone)
+    child_tid = clones[0].param_by_name("res")
+    assert child_tid > 0
+    children = [
+        e for e in of_type(events, "clone", "clone3", "fork", "vfork") if e.tid == child_tid
+    ]
+    assert children and children[0].param_by_name("res") == 0
+    child = params(children[0])
+    assert child["pid"] == child_tid and child["ptid"] == proc.pid
+    assert child["comm"] == "sh" and child["exe"] == "sh"
+    assert child["args"] == b"-c\0sleep 0 & wait\0"
+
+
+def test_batches_yield_events_then_end_when_idle(src: ProbeSource) -> None:
+    src.update_selection(["execve"])
+    subprocess.run(["true"], check=True)
+    batches = list(src.batches(idle_timeout=0.3))
+    assert batches and all(batches)
+    assert any(e.type_name == "execve" for batch in batches for e in batch)
