@@ -164,3 +164,17 @@ def test_boot_offset_converts_boottime_to_epoch() -> None:
     offset = boot_to_epoch_ns()
     now = time.clock_gettime_ns(time.CLOCK_BOOTTIME) + offset
     assert abs(now - time.time_ns()) < 50_000_000
+
+
+def test_require_bpf_fails_instead_of_skipping_when_required(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.capture import bpf_support
+
+    monkeypatch.setattr(bpf_support, "_unavailable_reason", lambda: "no bpf here")
+    monkeypatch.setattr(bpf_support, "REQUIRE_BPF", True)
+    with pytest.raises(pytest.fail.Exception, match=r"LANNER_REQUIRE_BPF=1 .*no bpf here"):
+        bpf_support.require_bpf()
+    monkeypatch.setattr(bpf_support, "REQUIRE_BPF", False)
+    with pytest.raises(pytest.skip.Exception, match="no bpf here"):
+        bpf_support.require_bpf()
