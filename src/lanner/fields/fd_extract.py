@@ -192,21 +192,41 @@ def is_local_address(e: Any, addr: str | None, ipv6: bool) -> bool:
     if addr is None:
         return False
     state = e.state
-    interfaces = getattr(state, "interfaces", None) or ()
     container_id = getattr(e.thread, "container_id", None)
+    ipv4_addrs, ipv6_prefixes = _host_addresses(getattr(state, "interfaces", None) or [])
     if ipv6:
-        if container_id:
-            return False
-        prefix = _ipv6_prefix(addr)
-        return prefix is not None and any(
-            i.family == _AF_INET6 and _ipv6_prefix(i.addr) == prefix for i in interfaces
-        )
+        return not container_id and _ipv6_prefix(addr) in ipv6_prefixes
     if container_id:
         containers = getattr(state, "containers", None)
         info = containers.get(container_id) if containers is not None else None
         if info is not None and getattr(info, "ip", None) == addr:
             return True
-    return any(i.family == _AF_INET and i.addr == addr for i in interfaces)
+    return addr in ipv4_addrs
+
+
+class _HostAddresses:
+    """The host's addresses as sets, rebuilt when the interface list is another list or has
+    grown (it is built once per capture or host and only ever appended to). Holding the list
+    keeps its identity from being reused by another."""
+
+    __slots__ = ("ipv4", "ipv6_prefixes", "length", "source")
+
+    def __init__(self) -> None:
+        self.source: list[Any] | None = None
+        self.length = -1
+        self.ipv4: frozenset[str] = frozenset()
+        self.ipv6_prefixes: frozenset[bytes | None] = frozenset()
+
+    def get(self, interfaces: list[Any]) -> tuple[frozenset[str], frozenset[bytes | None]]:
+        if interfaces is not self.source or len(interfaces) != self.length:
+            self.source, self.length = interfaces, len(interfaces)
+            self.ipv4 = frozenset(i.addr for i in interfaces if i.family == _AF_INET)
+            prefixes = {_ipv6_prefix(i.addr) for i in interfaces if i.family == _AF_INET6}
+            self.ipv6_prefixes = frozenset(prefixes - {None})
+        return self.ipv4, self.ipv6_prefixes
+
+
+_host_addresses = _HostAddresses().get
 
 
 def _connected_ip(fd: Any) -> bool:
