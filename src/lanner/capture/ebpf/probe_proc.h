@@ -1,0 +1,112 @@
+/* Process events: clone/fork/vfork/clone3 and execve/execveat exits (the big ones). */
+#pragma once
+
+/* ---- the shared process block of clone and execve events ---- */
+
+static __always_inline __u32 w_ids(__u8 *buf, __u32 off, __u32 idx, struct task_struct *t)
+{
+	/* tid, pid, ptid */
+	off = w_u64(buf, off, idx, BPF_CORE_READ(t, pid));
+	off = w_u64(buf, off, idx + 1, BPF_CORE_READ(t, tgid));
+	return w_u64(buf, off, idx + 2, BPF_CORE_READ(t, real_parent, pid));
+}
+
+static __always_inline __u32 fd_dev(struct file *f)
+{
+	return encode_dev(BPF_CORE_READ(f, f_inode, i_sb, s_dev));
+}
+
+static __always_inline __u64 fd_ino(struct file *f)
+{
+	return BPF_CORE_READ(f, f_inode, i_ino);
+}
+
+/* clone/fork/vfork/clone3 exit: 21 params (res .. pidns_init_start_ts). */
+static __noinline int ev_clone(__u8 *buf, __u16 code, long ret, __u32 ppm_flags)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u32 off = ev_begin(buf, code, 21, BPF_CORE_READ(t, pid));
+	off = w_u64(buf, off, 0, ret);
+	off = w_exe_args(buf, off, 1, t);
+	off = w_ids(buf, off, 3, t);
+	off = w_empty(buf, off, 6); /* cwd: userspace */
+	off = w_task_mem(buf, off, 7, t);
+	off = w_cgroups(buf, off, 14, t);
+	struct pid *tp = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(tp, level);
+	if (level > 0)
+		ppm_flags |= PPM_CL_CHILD_IN_PIDNS;
+	off = w_u32(buf, off, 15, ppm_flags);
+	off = w_u32(buf, off, 16, BPF_CORE_READ(t, cred, euid.val));
+	off = w_u32(buf, off, 17, BPF_CORE_READ(t, cred, egid.val));
+	/* vtid, vpid: ids in the task's own pid namespace */
+	off = w_u64(buf, off, 18, pid_vnr(tp));
+	off = w_u64(buf, off, 19, pid_vnr(BPF_CORE_READ(t, signal, pids[PIDTYPE_TGID])));
+	off = w_u64(buf, off, 20, 0); /* pidns_init_start_ts: not captured */
+	ev_submit(buf, off);
+	return 0;
+}
+
+/* execve/execveat exit: 31 params (res .. gid, filename). A successful exec passes the kernel copy of
+ * the path asked for (bprm->filename), a failed one the user pointer. */
+static __noinline int ev_execve(__u8 *buf, __u16 code, long ret, const void *ufilename, const void *kfilename)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u32 off = ev_begin(buf, code, 31, BPF_CORE_READ(t, pid));
+	off = w_u64(buf, off, 0, ret);
+	if (ret == 0) {
+		off = w_exe_args(buf, off, 1, t);
+	} else {
+		/* failed exec: the old image is still there; exe = the path asked for, no args */
+		off = w_user_str(buf, off, 1, ufilename);
+		off = w_empty(buf, off, 2);
+	}
+	off = w_ids(buf, off, 3, t);
+	off = w_empty(buf, off, 6); /* cwd: userspace */
+	off = w_task_mem(buf, off, 7, t);
+	off = w_cgroups(buf, off, 14, t);
+	off = w_env(buf, off, 15, t);
+	off = w_u32(buf, off, 16, task_tty(t));
+	struct signal_struct *sig = BPF_CORE_READ(t, signal);
+	struct pid *pgrp = BPF_CORE_READ(sig, pids[PIDTYPE_PGID]);
+	off = w_u64(buf, off, 17, pid_vnr(pgrp));
+	off = w_u32(buf, off, 18, BPF_CORE_READ(t, loginuid.val));
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	__u32 exe_flags = 0;
+	__u64 ino = 0, ctime = 0, mtime = 0;
+	if (exe) {
+		struct inode *inode = BPF_CORE_READ(exe, f_inode);
+		ino = BPF_CORE_READ(inode, i_ino);
+		if (bpf_core_field_exists(inode->i_ctime_sec)) {
+			ctime = BPF_CORE_READ(inode, i_ctime_sec) * 1000000000ull + BPF_CORE_READ(inode, i_ctime_nsec);
+			mtime = BPF_CORE_READ(inode, i_mtime_sec) * 1000000000ull + BPF_CORE_READ(inode, i_mtime_nsec);
+		}
+		if (BPF_CORE_READ(inode, i_nlink) == 0)
+			exe_flags |= PPM_EXE_FROM_MEMFD; /* an unlinked (memfd / deleted) executable */
+		if (BPF_CORE_READ(exe, f_mode) & K_FMODE_WRITE)
+			exe_flags |= PPM_EXE_WRITABLE;
+	}
+	off = w_u32(buf, off, 19, exe_flags);
+	const struct cred *cred = BPF_CORE_READ(t, cred);
+	off = w_u64(buf, off, 20, BPF_CORE_READ(cred, cap_inheritable.val));
+	off = w_u64(buf, off, 21, BPF_CORE_READ(cred, cap_permitted.val));
+	off = w_u64(buf, off, 22, BPF_CORE_READ(cred, cap_effective.val));
+	off = w_u64(buf, off, 23, ino);
+	off = w_u64(buf, off, 24, ctime);
+	off = w_u64(buf, off, 25, mtime);
+	off = w_u32(buf, off, 26, BPF_CORE_READ(cred, euid.val));
+	if (exe) {
+		struct path p = BPF_CORE_READ(exe, f_path);
+		off = w_path(buf, off, 27, &p);
+	} else {
+		off = w_empty(buf, off, 27);
+	}
+	off = w_u64(buf, off, 28, pid_nr0(pgrp));
+	off = w_u32(buf, off, 29, BPF_CORE_READ(cred, egid.val));
+	if (kfilename)
+		off = w_kernel_str(buf, off, 30, kfilename);
+	else
+		off = w_user_str(buf, off, 30, ufilename);
+	ev_submit(buf, off);
+	return 0;
+}
