@@ -77,9 +77,9 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
         str,
         typer.Option(
             "--probe-mode",
-            help="tracepoint: per-syscall tracepoints (default); raw: tp_btf sys_exit.",
+            help="raw: tp_btf sys_exit (default, faster here); tracepoint: per-syscall ones.",
         ),
-    ] = "tracepoint",
+    ] = "raw",
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No summary.")] = False,
 ) -> None:
     """Watch every process through eBPF and alert in real time (Ctrl-C to stop)."""
