@@ -9,9 +9,9 @@ legacy one where enter events match too (the model Falco's regression corpus was
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from lanner.alerts.alert import Alert, OutputOptions, alert_for, default_hostname
 from lanner.alerts.drops import DropMonitor
@@ -19,6 +19,13 @@ from lanner.rules.ruleset import Ruleset
 from lanner.state.state import State, should_deliver
 
 AlertHandler = Callable[[Alert], None]
+
+
+class BatchConsumer(Protocol):
+    """Another engine reading the same stream (metrics, baselines): it gets each batch after
+    the state layer has filled the events' thread/fd/enter slots."""
+
+    def process_batch(self, events: Sequence[Any]) -> None: ...
 
 
 @dataclass
@@ -49,6 +56,7 @@ class DetectionEngine:
         hostname: str | None = None,
         output_options: OutputOptions | None = None,
         drop_monitor: DropMonitor | None = None,
+        consumers: Sequence[BatchConsumer] = (),
     ) -> None:
         self.ruleset = ruleset
         self.on_alert = on_alert
@@ -58,6 +66,7 @@ class DetectionEngine:
         self.output_options = output_options or OutputOptions()
         self.stats = EngineStats()
         self.drop_monitor = drop_monitor
+        self.consumers = list(consumers)
 
     def seed(self, record: Any) -> bool:
         """Apply a process/fd/user/interface/machine record of a trace (or of /proc)."""
@@ -92,6 +101,8 @@ class DetectionEngine:
             if matched:
                 for rule in matched:
                     self._emit(rule, event)
+        for consumer in self.consumers:
+            consumer.process_batch(events)
         stats.events += len(events)
         stats.delivered += delivered
         if stats.first_ts is None:

@@ -291,11 +291,12 @@ class HttpConnection:
         else:
             self._responses.feed(ts, data, size)
 
-    def close(self, ts: int) -> None:
-        """The connection ended: finish open messages, report unanswered requests."""
+    def close(self, ts: int, report_unanswered: bool = True) -> None:
+        """The connection ended: finish open messages, report unanswered requests (unless the
+        input ended rather than the connection)."""
         self._requests.close(ts)
         self._responses.close(ts)
-        while self._pending:
+        while self._pending and report_unanswered:
             req = self._pending.popleft()
             self.on_exchange(
                 HttpExchange(req.method, req.path, None, req.size, 0, req.ts, None, False)

@@ -208,8 +208,8 @@ class MysqlConnection:
             for seq, payload, length in self.server.feed(data, size):
                 self._server_packet(ts, seq, payload, length)
 
-    def close(self, ts: int) -> None:
-        if self._request is not None:
+    def close(self, ts: int, report_unanswered: bool = True) -> None:
+        if self._request is not None and report_unanswered:
             self._finish(ts, "unanswered", None)
 
     # ---- client side ---------------------------------------------------------------------
