@@ -12,6 +12,7 @@ from functools import cache
 from lanner.fields import (
     container,
     evt,
+    evt_args,
     evt_extract,
     fd,
     fd_extract,
@@ -40,7 +41,7 @@ def extractor_factories() -> dict[str, ExtractorFactory]:
 def default_registry() -> FieldRegistry:
     """The registry every rules file is compiled against (built on first use, then shared)."""
     factories = extractor_factories()
-    arg_types = evt_extract.ARG_TYPES
+    arg_types = evt_args.ARG_TYPES
     registry = FieldRegistry()
     for module in CLASS_MODULES:
         for declared in module.fields():

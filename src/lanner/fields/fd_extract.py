@@ -17,8 +17,8 @@ from typing import Any
 
 from lanner.events.table import EF_CREATES_FD, EF_DESTROYS_FD, EF_USES_FD, ParamType
 from lanner.fields._spec import fixed, none_extractor
+from lanner.fields.evt_args import render_arg
 from lanner.fields.evt_extract import FACTORIES as _EVT
-from lanner.fields.evt_extract import render_arg
 from lanner.fields.registry import Extractor, ExtractorFactory
 
 _NO_ROLE = 0
