@@ -20,6 +20,11 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 
+# Parallel test workers may all run this at once: one at a time.
+mkdir -p "$WORK"
+exec 9>"$WORK/.setup.lock"
+flock 9
+
 # ---- packages ---------------------------------------------------------------------------------
 pkgs=(containerd runc containernetworking-plugins iptables busybox-static gcc libc6-dev)
 missing=()

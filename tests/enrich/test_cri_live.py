@@ -11,6 +11,7 @@ import pytest
 
 from lanner.enrich.containers import container_id_of_pid, read_proc_cgroups
 from lanner.enrich.cri import CriClient, CriMetadataSource
+from lanner.enrich.enable import enable_containers
 from lanner.enrich.pipeline import ContainerEnricher
 from lanner.fields import default_registry
 from lanner.state.state import State
@@ -131,8 +132,9 @@ def test_live_pipeline_fills_fields_without_blocking(
 
 def test_prefetch_describes_running_pods(cri_pods: PodFactory, containerd_cri: str) -> None:
     pod = cri_pods.start("pre-0", "default")
-    enricher = ContainerEnricher()
-    source = CriMetadataSource(CriClient(containerd_cri), enricher.publish).start()
+    enrichment = enable_containers(State(), cri_socket=containerd_cri)
+    enricher, source = enrichment.enricher, enrichment.cri
+    assert isinstance(source, CriMetadataSource)
     try:
         assert source.wait_idle(10)
         info = enricher.table.get(pod.container_id)

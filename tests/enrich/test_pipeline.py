@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from lanner.enrich.containers import ContainerInfo
+from lanner.enrich.enable import enable_containers
 from lanner.enrich.pipeline import ContainerEnricher
 from lanner.events.event import Event
 from lanner.fields import default_registry
@@ -199,3 +200,14 @@ def test_published_containers_become_container_events_before_the_next_batch() ->
     assert field("k8s.pod.ip", last) == "10.77.0.2"
     assert field("k8s.pod.sandbox_id", last) == "21deafda4218"
     assert enricher.take_events() == []
+
+
+def test_enable_for_replay_attaches_without_a_runtime() -> None:
+    state = State()
+    enrichment = enable_containers(state, cri_socket=None)
+    assert enrichment.cri is None and enrichment.kube is None
+    assert state.containers is enrichment.enricher.table
+    state.seed(proc_entry(60, [f"memory={POD_PATH}"]))
+    thread = state.thread(60)
+    assert thread is not None and thread.container_id == CID
+    enrichment.stop()

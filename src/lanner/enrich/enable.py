@@ -1,0 +1,61 @@
+"""One call to turn container enrichment on for a State: cgroup ids always, CRI metadata when a
+runtime socket is there (live capture), Kubernetes API facts when asked and reachable.
+
+Replay: ``enable_containers(state, cri_socket=None)`` (old captures bring their own container
+events). Live: ``enable_containers(state)`` finds containerd's or CRI-O's socket itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lanner.enrich.pipeline import ContainerEnricher
+
+AUTO = "auto"
+
+
+@dataclass
+class ContainerEnrichment:
+    enricher: ContainerEnricher
+    cri: Any = None  # CriMetadataSource when a runtime answered
+    kube: Any = None  # KubeMetadata when the cluster is reachable
+
+    def stop(self) -> None:
+        if self.cri is not None:
+            self.cri.stop()
+        if self.kube is not None:
+            self.kube.stop()
+
+
+def enable_containers(
+    state: Any,
+    *,
+    cri_socket: str | None = AUTO,
+    kubernetes: bool = False,
+    node_name: str | None = None,
+) -> ContainerEnrichment:
+    """Attach container enrichment to `state`; background lookups start here."""
+    enricher = ContainerEnricher()
+    result = ContainerEnrichment(enricher)
+    if kubernetes:
+        from lanner.enrich.k8s import KubeMetadata
+
+        result.kube = KubeMetadata.from_environment(node_name=node_name)
+        if result.kube is not None:
+            result.kube.follow(enricher.table)
+            result.kube.start()
+    socket = cri_socket
+    if socket == AUTO:
+        from lanner.enrich.cri import find_socket
+
+        socket = find_socket()
+    if socket:
+        from lanner.enrich.cri import CriClient, CriMetadataSource
+
+        decorate = result.kube.decorate if result.kube is not None else None
+        result.cri = CriMetadataSource(CriClient(socket), enricher.publish, decorate=decorate)
+    enricher.attach(state, result.cri)
+    if result.cri is not None:
+        result.cri.start()
+    return result
