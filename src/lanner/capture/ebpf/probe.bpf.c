@@ -319,8 +319,11 @@ static __noinline int handle_exit(__u64 nr, long ret, __u64 *a)
 		if (nr == NR_clone) {
 			kflags = a[0];
 		} else if (nr == NR_clone3) {
-			bpf_probe_read_user(&kflags, sizeof(kflags), (void *)a[0]);
 			code = PPME_SYSCALL_CLONE3_X;
+			if (ret == 0) /* the child: its parent may have reused the clone_args memory */
+				return ev_clone(buf, code, ret, clone3_child_flags(t));
+			/* the parent: clone_args.flags is the first u64 of the struct, still intact */
+			bpf_probe_read_user(&kflags, sizeof(kflags), (void *)a[0]);
 		} else if (nr == NR_fork) {
 			code = PPME_SYSCALL_FORK_20_X;
 		} else {

@@ -21,6 +21,63 @@ static __always_inline __u64 fd_ino(struct file *f)
 	return BPF_CORE_READ(f, f_inode, i_ino);
 }
 
+/* The clone flags of a clone3 CHILD, read from the kernel instead of user memory.
+ *
+ * clone3 passes its flags in a user struct clone_args. The parent's exit reads it safely (its stack is
+ * untouched until it returns), but the child's exit runs after the parent may have returned: for a
+ * thread (shared memory) the struct's stack slot is then reused and the read returns garbage (seen live:
+ * every Python thread start showed CLONE_NEWUSER|CLONE_NEWNET|...). So the child's flags are derived by
+ * comparing what it shares with its creator (the group leader for a thread, else the real parent):
+ * address space, fd table, fs info, signal handlers, namespaces, user namespace, vfork completion and
+ * clear-tid pointer. Flags with no trace in the child (SETTLS, PARENT_SETTID, PTRACE...) are not set. */
+static __always_inline __u32 clone3_child_flags(struct task_struct *t)
+{
+	__u32 r = 0;
+	struct task_struct *creator;
+	if (BPF_CORE_READ(t, pid) != BPF_CORE_READ(t, tgid)) {
+		r |= PPM_CL_CLONE_THREAD;
+		creator = BPF_CORE_READ(t, group_leader);
+	} else {
+		creator = BPF_CORE_READ(t, real_parent);
+	}
+	if (!creator)
+		return r;
+	if (BPF_CORE_READ(t, mm) == BPF_CORE_READ(creator, mm))
+		r |= PPM_CL_CLONE_VM;
+	if (BPF_CORE_READ(t, files) == BPF_CORE_READ(creator, files))
+		r |= PPM_CL_CLONE_FILES;
+	if (BPF_CORE_READ(t, fs) == BPF_CORE_READ(creator, fs))
+		r |= PPM_CL_CLONE_FS;
+	if (BPF_CORE_READ(t, sighand) == BPF_CORE_READ(creator, sighand))
+		r |= PPM_CL_CLONE_SIGHAND;
+	if (BPF_CORE_READ(t, sysvsem.undo_list) &&
+	    BPF_CORE_READ(t, sysvsem.undo_list) == BPF_CORE_READ(creator, sysvsem.undo_list))
+		r |= PPM_CL_CLONE_SYSVSEM;
+	if (BPF_CORE_READ(t, vfork_done))
+		r |= PPM_CL_CLONE_VFORK;
+	if (BPF_CORE_READ(t, clear_child_tid))
+		r |= PPM_CL_CLONE_CHILD_CLEARTID;
+	struct nsproxy *ns = BPF_CORE_READ(t, nsproxy);
+	struct nsproxy *cns = BPF_CORE_READ(creator, nsproxy);
+	if (ns && cns) {
+		if (BPF_CORE_READ(ns, mnt_ns) != BPF_CORE_READ(cns, mnt_ns))
+			r |= PPM_CL_CLONE_NEWNS;
+		if (BPF_CORE_READ(ns, uts_ns) != BPF_CORE_READ(cns, uts_ns))
+			r |= PPM_CL_CLONE_NEWUTS;
+		if (BPF_CORE_READ(ns, ipc_ns) != BPF_CORE_READ(cns, ipc_ns))
+			r |= PPM_CL_CLONE_NEWIPC;
+		if (BPF_CORE_READ(ns, net_ns) != BPF_CORE_READ(cns, net_ns))
+			r |= PPM_CL_CLONE_NEWNET;
+		if (BPF_CORE_READ(ns, cgroup_ns) != BPF_CORE_READ(cns, cgroup_ns))
+			r |= PPM_CL_CLONE_NEWCGROUP;
+	}
+	if (BPF_CORE_READ(t, thread_pid, level) != BPF_CORE_READ(creator, thread_pid, level))
+		r |= PPM_CL_CLONE_NEWPID;
+	if (BPF_CORE_READ(t, cred, user_ns) != BPF_CORE_READ(creator, cred, user_ns))
+		r |= PPM_CL_CLONE_NEWUSER;
+	return r;
+}
+
 /* clone/fork/vfork/clone3 exit: 21 params (res .. pidns_init_start_ts). */
 static __noinline int ev_clone(__u8 *buf, __u16 code, long ret, __u32 ppm_flags)
 {
