@@ -112,8 +112,9 @@ class ContainerEnricher:
     # ---- threads ---------------------------------------------------------------------------
 
     def resolve_thread(self, thread: ThreadInfo) -> str:
-        """Set thread.container_id from its cgroups (only when they name a container, or the
-        thread had no id yet: a clone child keeps what it inherited otherwise)."""
+        """Set thread.container_id from its cgroups: the container they name, else "" (host).
+        A thread without any cgroups (made up on first sight) keeps what it has, e.g. the id
+        a clone child inherited."""
         found = self.resolver.resolve(thread.cgroups)
         if found is None:
             if thread.cgroups or thread.container_id is None:
