@@ -19,13 +19,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lanner.metrics.protocols.detect import Side, http_message_kind
+from lanner.metrics.protocols.detect import HTTP_METHODS, Side, http_message_kind
 
 MAX_PENDING = 32
 MAX_HEAD = 16384
 _UNTIL_NEXT = -1  # body length unknown: the message lasts until the next one (or the close)
 _CHUNKED = -2  # chunked body: ends at the zero-length chunk
-_CHUNK_END = b"0\r\n\r\n"
+_CHUNK_END = b"\r\n0\r\n\r\n"  # the last chunk, after the previous chunk's CRLF
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HEX = re.compile(r"[0-9a-fA-F]{16,}")
@@ -127,7 +127,17 @@ def parse_head(raw: bytes, side: Side, ts: int) -> _Head:
 class _Direction:
     """The message stream one side writes: finds heads, skips bodies by their length."""
 
-    __slots__ = ("head", "head_ts", "message_size", "on_end", "on_head", "remaining", "side")
+    __slots__ = (
+        "carry",
+        "chunk_tail",
+        "head",
+        "head_ts",
+        "message_size",
+        "on_end",
+        "on_head",
+        "remaining",
+        "side",
+    )
 
     def __init__(
         self,
@@ -142,8 +152,14 @@ class _Direction:
         self.head_ts = 0
         self.remaining: int | None = None  # None: between messages
         self.message_size = 0
+        self.carry = b""  # a few bytes that may begin a message split over two I/Os
+        self.chunk_tail = b""  # last bytes of a chunked body, to find an end split over I/Os
 
     def feed(self, ts: int, data: bytes, size: int) -> None:
+        if self.carry:
+            data = self.carry + data
+            size += len(self.carry)
+            self.carry = b""
         offset = 0
         captured = len(data)
         while offset < size:
@@ -174,6 +190,9 @@ class _Direction:
                 self.head_ts = ts
                 continue
             if remaining is None:
+                piece = data[offset:]
+                if len(piece) < 16 and captured == size and _could_start(piece, self.side):
+                    self.carry = piece
                 return  # not a message start and no message open: resynchronise later
             nxt = self._find_next_start(data, offset)
             if nxt < 0:
@@ -225,16 +244,21 @@ class _Direction:
             # A known length counts from the head's end, which we did not see.
             mode = _UNTIL_NEXT
         self.remaining = mode
+        # A chunked body starts as if after a CRLF, so an empty one ends at its first bytes.
+        self.chunk_tail = b"\r\n"
         if mode == 0:
             self._end(ts)
 
     def _chunked(self, ts: int, data: bytes, offset: int, size: int) -> int:
-        end = data.find(_CHUNK_END, offset)
-        if end >= 0 and (end == offset or data[end - 2 : end] == b"\r\n"):
-            used = end + len(_CHUNK_END) - offset
+        tail = self.chunk_tail
+        window = tail + data[offset:]
+        at = window.find(_CHUNK_END)
+        if at >= 0:
+            used = at + len(_CHUNK_END) - len(tail)
             self.message_size += used
             self._end(ts)
             return offset + used
+        self.chunk_tail = window[-(len(_CHUNK_END) - 1) :]
         self.message_size += size - offset
         return size
 
@@ -249,6 +273,13 @@ class _Direction:
             self._finish_head(bytes(self.head), True, ts)
         if self.remaining is not None:
             self._end(ts)
+
+
+def _could_start(piece: bytes, side: Side) -> bool:
+    if side is Side.SERVER:
+        return b"HTTP/1.0 200 "[: len(piece)][:7] == piece[:7]
+    word = piece.split(b" ", 1)[0]
+    return any(method.startswith(word) for method in HTTP_METHODS)
 
 
 @dataclass(slots=True)

@@ -130,11 +130,8 @@ class PacketFramer:
                 pos += step
                 continue
             if pos >= captured:
-                # The rest of this I/O was not captured: start afresh with the next one.
-                if partial:
-                    partial.clear()
-                self.lost += 1
-                break
+                pos = self._cut(packets, pos, size)
+                continue
             if len(partial) < 4:
                 take = min(4 - len(partial), captured - pos)
                 partial += data[pos : pos + take]
@@ -153,6 +150,24 @@ class PacketFramer:
                 partial.clear()
                 self.skip = length - want
         return packets
+
+    def _cut(self, packets: list[tuple[int, bytes, int]], pos: int, size: int) -> int:
+        """The rest of this I/O was not captured. A packet whose header we hold is reported
+        with the payload prefix we saw; if it runs past this I/O, skipping its length keeps
+        the framing, otherwise the following packets are lost and framing restarts at the
+        next I/O."""
+        partial = self.partial
+        if len(partial) >= 5:
+            length = int.from_bytes(partial[:3], "little")
+            packets.append((partial[3], bytes(partial[4:]), length))
+            left_in_packet = length - (len(partial) - 4)
+            partial.clear()
+            if left_in_packet > size - pos:
+                self.skip = left_in_packet
+                return pos
+        partial.clear()
+        self.lost += 1
+        return size
 
 
 @dataclass(slots=True)
