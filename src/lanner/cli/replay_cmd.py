@@ -20,6 +20,17 @@ from lanner.cli.detect_setup import (
     open_alert_outputs,
     print_summary,
 )
+from lanner.cli.options import (
+    ConfigOpt,
+    DisableRuleOpt,
+    DisableTagOpt,
+    EnableTagOpt,
+    JsonOpt,
+    MinPriorityOpt,
+    OverrideOpt,
+    QuietOpt,
+    RulesOpt,
+)
 from lanner.engine import DetectionEngine
 from lanner.rules.errors import ConditionError
 from lanner.rules.loader import default_event_types, default_registry
@@ -90,17 +101,10 @@ def replay(  # noqa: PLR0917 (typer maps parameters to options)
     filter_text: Annotated[
         str | None, typer.Argument(metavar="[FILTER]", help="Only events matching this filter.")
     ] = None,
-    rules: Annotated[
-        list[Path] | None,
-        typer.Option("-r", "--rules", help="Rules file(s), in order. Default: lanner's own."),
-    ] = None,
-    option: Annotated[
-        list[str] | None, typer.Option("-o", help="Override a configuration key: key=value.")
-    ] = None,
-    config_file: Annotated[
-        Path | None, typer.Option("-c", "--config", help="lanner.yaml configuration file.")
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Alerts as Falco JSON.")] = False,
+    rules: RulesOpt = None,
+    option: OverrideOpt = None,
+    config_file: ConfigOpt = None,
+    json_output: JsonOpt = False,
     print_format: Annotated[
         str | None,
         typer.Option("-p", "--print", help="View events with this format (sysdig's -p)."),
@@ -109,20 +113,11 @@ def replay(  # noqa: PLR0917 (typer maps parameters to options)
         bool,
         typer.Option("--legacy", help="Enter events match rules too (Falco <= 0.41 semantics)."),
     ] = False,
-    min_priority: Annotated[
-        str | None, typer.Option("--min-priority", help="Skip rules less severe than this.")
-    ] = None,
-    enable_tag: Annotated[
-        list[str] | None, typer.Option("-t", help="Run only rules with this tag.")
-    ] = None,
-    disable_tag: Annotated[
-        list[str] | None, typer.Option("-T", help="Disable rules with this tag.")
-    ] = None,
-    disable_rule: Annotated[
-        list[str] | None,
-        typer.Option("-D", help="Disable rules whose name contains this (or matches a glob)."),
-    ] = None,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No summary.")] = False,
+    min_priority: MinPriorityOpt = None,
+    enable_tag: EnableTagOpt = None,
+    disable_tag: DisableTagOpt = None,
+    disable_rule: DisableRuleOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Replay a .scap trace through the rules (alerts on stdout, summary on stderr).
 

@@ -27,6 +27,17 @@ from lanner.cli.detect_setup import (
     open_alert_outputs,
     print_summary,
 )
+from lanner.cli.options import (
+    ConfigOpt,
+    DisableRuleOpt,
+    DisableTagOpt,
+    EnableTagOpt,
+    JsonOpt,
+    MinPriorityOpt,
+    OverrideOpt,
+    QuietOpt,
+    RulesOpt,
+)
 from lanner.engine import DetectionEngine
 from lanner.state.selection import STATE_EVENT_TYPES
 from lanner.state.state import State
@@ -48,31 +59,17 @@ def selected_event_types(setup: DetectSetup) -> set[str]:
 
 @app.command()
 def run(  # noqa: PLR0917 (typer maps parameters to options)
-    rules: Annotated[
-        list[Path] | None, typer.Option("-r", "--rules", help="Rules file(s), in order.")
-    ] = None,
-    option: Annotated[
-        list[str] | None, typer.Option("-o", help="Override a configuration key: key=value.")
-    ] = None,
-    config_file: Annotated[
-        Path | None, typer.Option("-c", "--config", help="lanner.yaml configuration file.")
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Alerts as Falco JSON.")] = False,
+    rules: RulesOpt = None,
+    option: OverrideOpt = None,
+    config_file: ConfigOpt = None,
+    json_output: JsonOpt = False,
     duration: Annotated[
         float | None, typer.Option("--duration", help="Stop after this many seconds.")
     ] = None,
-    min_priority: Annotated[
-        str | None, typer.Option("--min-priority", help="Skip rules less severe than this.")
-    ] = None,
-    enable_tag: Annotated[
-        list[str] | None, typer.Option("-t", help="Run only rules with this tag.")
-    ] = None,
-    disable_tag: Annotated[
-        list[str] | None, typer.Option("-T", help="Disable rules with this tag.")
-    ] = None,
-    disable_rule: Annotated[
-        list[str] | None, typer.Option("-D", help="Disable rules whose name contains this.")
-    ] = None,
+    min_priority: MinPriorityOpt = None,
+    enable_tag: EnableTagOpt = None,
+    disable_tag: DisableTagOpt = None,
+    disable_rule: DisableRuleOpt = None,
     mode: Annotated[
         str,
         typer.Option(
@@ -80,7 +77,7 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
             help="raw: tp_btf sys_exit (default, faster here); tracepoint: per-syscall ones.",
         ),
     ] = "raw",
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No summary.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Watch every process through eBPF and alert in real time (Ctrl-C to stop)."""
     from lanner.capture.ebpf.source import ProbeError, ProbeSource, check_environment
