@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -42,6 +43,7 @@ DEFAULT_VIEW_FORMAT = (
     "*%evt.num %evt.time %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.args"
 )
 _PROGRESS_MIN_BYTES = 4 << 20
+_SCAP_MAGIC = b"\x0a\x0d\x0d\x0a"
 
 
 class _CountingReader:
@@ -89,10 +91,17 @@ def _open_check(path: Path) -> None:
     if path.is_dir():
         fail(f"{path}: is a directory, not a capture file")
     try:
-        with open(path, "rb"):
-            pass
+        with open(path, "rb") as stream:
+            head = stream.read(64)
     except OSError as exc:
         fail(f"{path}: cannot read: {exc.strerror}")
+    if head[:2] == b"\x1f\x8b":
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(head)
+        except zlib.error:
+            fail(f"{path}: corrupt gzip data at the start of the file")
+    if len(head) >= 4 and head[:4] != _SCAP_MAGIC:
+        fail(f"{path}: not a .scap capture (no section header block at offset 0)")
 
 
 @app.command()
