@@ -68,9 +68,9 @@ def _code(name: str, direction: str) -> int:
     return max(codes)
 
 
-def make(name: str, direction: str, ts: int, tid: int, **params: Any) -> Event:
+def make(event_name: str, direction: str, ts: int, tid: int, /, **params: Any) -> Event:
     """The current table entry for name/direction with the given parameters."""
-    info = event_info(_code(name, direction))
+    info = event_info(_code(event_name, direction))
     assert info is not None
     raw = [encode(p.type, params.get(p.name)) for p in info.params]
     return Event.from_params(info, raw, num=ts, ts=ts, tid=tid)
