@@ -33,6 +33,7 @@ from lanner.cli.options import (
     RulesOpt,
 )
 from lanner.engine import DetectionEngine
+from lanner.enrich.enable import enable_containers
 from lanner.rules.errors import ConditionError
 from lanner.rules.loader import default_event_types, default_registry
 from lanner.rules.output import OutputFormatError, compile_output
@@ -179,6 +180,8 @@ def replay(  # noqa: PLR0917 (typer maps parameters to options)
         hostname=engine.hostname,
     )
     engine.drop_monitor = monitor
+    # Old captures carry their own container events; no runtime is asked on replay.
+    enrichment = enable_containers(engine.state, cri_socket=None)
     exit_code = 0
     if event_filter is not None:
         ruleset_run = setup.ruleset.run
@@ -187,7 +190,8 @@ def replay(  # noqa: PLR0917 (typer maps parameters to options)
     try:
         if progress is not None:
             progress.start()
-        for _ in engine.feed(_batches(capture, progress)):
+        items = enrichment.enricher.with_container_events(_batches(capture, progress))
+        for _ in engine.feed(items):
             pass
     except ScapFormatError as exc:
         error = exc
@@ -222,11 +226,12 @@ def _view(
         raise AssertionError from None  # pragma: no cover
     extractors = [part.value for part in output.fields]
     state = State()
+    enricher = enable_containers(state, cri_socket=None).enricher
     write = sys.stdout.write
     try:
         if progress is not None:
             progress.start()
-        for item in _batches(capture, progress):
+        for item in enricher.with_container_events(_batches(capture, progress)):
             if not isinstance(item, list):
                 state.seed(item)
                 continue

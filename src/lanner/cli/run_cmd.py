@@ -38,7 +38,9 @@ from lanner.cli.options import (
     QuietOpt,
     RulesOpt,
 )
+from lanner.config import ConfigError, get_bool
 from lanner.engine import DetectionEngine
+from lanner.enrich.enable import enable_containers
 from lanner.state.selection import STATE_EVENT_TYPES
 from lanner.state.state import State
 
@@ -104,6 +106,12 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
 
     setup = make_setup()
     state = State()
+    try:
+        kubernetes = get_bool(config, "kubernetes.enabled")
+    except ConfigError as exc:
+        fail(str(exc))
+    # Container ids from cgroups always; CRI metadata when a runtime socket answers.
+    enrichment = enable_containers(state, kubernetes=kubernetes)
     for record in snapshot(skip_pid=os.getpid()):
         state.seed(record)
     spool_dir = Path(os.environ.get("LANNER_STATE_DIR", "/var/lib/lanner"))
@@ -166,6 +174,9 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
                     engine.ruleset = setup.ruleset
                     source.update_selection(selected_event_types(setup))
                     setup.log(f"Rules reloaded ({len(setup.ruleset.enabled_rules())} rules)")
+            pending = enrichment.enricher.take_events()
+            if pending:
+                engine.process_batch(pending)
             events = source.poll()
             if events:
                 engine.process_batch(events)
@@ -180,6 +191,7 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
     finally:
         stats = source.stats()
         source.close()
+        enrichment.stop()
         on_alert.close()
         sys.stdout.flush()
     if not quiet:
