@@ -17,6 +17,11 @@ from lanner.alerts.alert import Alert, OutputOptions
 from lanner.alerts.sink import DeliveryError, Sink, SinkConfigError
 
 
+async def _ignore_error(error: Exception) -> None:
+    """nats-py logs every connection error itself; the worker reports failures once."""
+    del error
+
+
 class NatsSink(Sink):
     name = "nats"
 
@@ -44,11 +49,18 @@ class NatsSink(Sink):
 
         if self._client is None or not self._client.is_connected:
             await self._drop_client()
-            self._client = await nats.connect(
-                servers=self.servers,
-                allow_reconnect=False,
-                connect_timeout=self.timeout,
-                max_reconnect_attempts=0,
+            # One attempt per server: retrying is the delivery worker's job (with its own
+            # backoff), and nats-py would otherwise loop forever inside connect().
+            self._client = await asyncio.wait_for(
+                nats.connect(
+                    servers=self.servers,
+                    allow_reconnect=False,
+                    connect_timeout=self.timeout,
+                    max_reconnect_attempts=1,
+                    reconnect_time_wait=0.05,
+                    error_cb=_ignore_error,
+                ),
+                timeout=self.timeout * (len(self.servers) * 2 + 1),
             )
         return self._client
 
