@@ -15,6 +15,9 @@ from typing import Any, Protocol
 
 from lanner.alerts.alert import Alert, OutputOptions, alert_for, default_hostname
 from lanner.alerts.drops import DropMonitor
+from lanner.capture.scap import EventSelection, ScapReader
+from lanner.events._syscalls import SYSCALL_NAMES
+from lanner.events.table import GENERIC_E, GENERIC_X, codes_for_name
 from lanner.rules.ruleset import Ruleset
 from lanner.state.state import State, should_deliver
 
@@ -68,6 +71,52 @@ class DetectionEngine:
         self.drop_monitor = drop_monitor
         self.consumers = list(consumers)
 
+    def wanted_codes(self) -> frozenset[int] | None:
+        """The event codes this engine needs from its source, for in-reader selection
+        (`ScapReader(..., wanted_codes=...)`); None when it needs every event.
+
+        That is the codes of the event types the running rules name, both directions (a rule
+        on an exit event reads its enter's parameters), and the codes the state parser acts
+        on. Generic syscall events are wanted when a rule names a syscall; `wanted_generic`
+        then says which. Simulated drops need every event's time, so they turn selection off.
+        """
+        needed = self.ruleset.needed_event_types()
+        monitor = self.drop_monitor
+        if needed is None or (monitor is not None and monitor.settings.simulate_drops):
+            return None
+        codes = set(self.state.parser.needed_codes())
+        for name in needed:
+            codes.update(codes_for_name(name))
+        if not needed.isdisjoint(SYSCALL_NAMES):
+            codes.update((GENERIC_E, GENERIC_X))
+        return frozenset(codes)
+
+    def wanted_generic(self) -> frozenset[str] | None:
+        """The syscall names of the generic events the rules need (None: all of them)."""
+        return self.ruleset.needed_event_types()
+
+    def selection(self) -> EventSelection | None:
+        """What a reader may skip for this engine with results unchanged (None: nothing).
+
+        The state is read live (`known_tids`), so the reader's batches must be processed as
+        they come, as `feed` does."""
+        codes = self.wanted_codes()
+        if codes is None:
+            return None
+        parser = self.state.parser
+        return EventSelection(
+            codes,
+            wanted_generic=self.wanted_generic(),
+            neutral_codes=parser.neutral_codes(),
+            known_tids=self.state.threads.threads,
+            barrier_codes=parser.barrier_codes(),
+        )
+
+    def scap_reader(self, source: Any, batch_size: int = 4096) -> ScapReader:
+        """A reader of a .scap file (path, bytes or stream) that builds only the events this
+        engine needs; skipped events still count in `stats.events` and in `evt.num`."""
+        return ScapReader(source, batch_size, selection=self.selection())
+
     def seed(self, record: Any) -> bool:
         """Apply a process/fd/user/interface/machine record of a trace (or of /proc)."""
         return self.state.seed(record)
@@ -84,9 +133,11 @@ class DetectionEngine:
 
     def process_batch(self, events: list[Any]) -> None:
         """The hot loop: one state update per event, rules on the delivered ones."""
+        stats = self.stats
+        # A selective reader's batch also stands for the events it skipped.
+        stats.events += max(len(events), getattr(events, "read", 0))
         if not events:
             return
-        stats = self.stats
         process = self.state.process
         run = self.ruleset.run
         legacy = self.legacy_events
@@ -103,7 +154,6 @@ class DetectionEngine:
                     self._emit(rule, event)
         for consumer in self.consumers:
             consumer.process_batch(events)
-        stats.events += len(events)
         stats.delivered += delivered
         if stats.first_ts is None:
             stats.first_ts = events[0].ts

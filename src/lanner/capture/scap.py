@@ -14,10 +14,18 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from lanner.capture.scap_events import (
+    EV_BLOCK,
+    EV_V2_BLOCK,
+    TABLE_SIZE,
+    EventRuns,
+    EventSelection,
+    infer_nparams,
+)
 from lanner.capture.scap_records import (
     BodyError,
     FdEntry,
@@ -35,10 +43,11 @@ from lanner.capture.scap_records import (
     parse_section_header,
     parse_user_list,
 )
-from lanner.events.event import Event, lengths_struct
-from lanner.events.table import EVENT_TABLE, EventInfo
+from lanner.events.event import Event, EventBatch
+from lanner.events.table import EVENT_TABLE
 
 __all__ = [
+    "EventSelection",
     "FdEntry",
     "GroupEntry",
     "InterfaceEntry",
@@ -103,7 +112,6 @@ BLOCK_NAMES.update({0x204: "EV", 0x8010ABCD: "EV", 0x216: "EV_V2", 0x221: "EV_V2
 BLOCK_NAMES.update({0x208: "EVF", 0x217: "EVF_V2", 0x222: "EVF_V2_LARGE"})
 
 _BLOCK_HEADER = struct.Struct("<II")
-_EV_V2_BLOCK = 0x216
 # cpuid, ts, tid, len, type[, nparams] -- with and without the EVF flags word.
 _EV_V1 = struct.Struct("<HQQIH")
 _EV_V2 = struct.Struct("<HQQIHI")
@@ -111,7 +119,6 @@ _EVF_V1 = struct.Struct("<HIQQIH")
 _EVF_V2 = struct.Struct("<HIQQIHI")
 _CHUNK = 1 << 22
 _GZIP_MAGIC = b"\x1f\x8b"
-_TABLE_SIZE = len(EVENT_TABLE)
 
 
 class ScapFormatError(Exception):
@@ -163,13 +170,29 @@ class ScapReader:
     """Iterate a .scap file: ``for item in ScapReader(path): ...``.
 
     `batch_size` bounds the length of each list of events. `stats` fills as the file is read.
+
+    Selection (`selection`, or `wanted_codes` alone): only the selected events become Event
+    objects; the others are counted (stats, `evt.num`) and skipped undecoded -- see
+    `EventSelection` for how the state stays exact. A skipped event's parameters are not
+    checked, so a corrupt one goes unnoticed. Batches are `EventBatch` lists whose `read` says
+    how many events (kept or skipped) the batch stands for.
     """
 
-    def __init__(self, source: str | Path | bytes | BinaryIO, batch_size: int = 4096) -> None:
+    def __init__(
+        self,
+        source: str | Path | bytes | BinaryIO,
+        batch_size: int = 4096,
+        *,
+        selection: EventSelection | None = None,
+        wanted_codes: Collection[int] | None = None,
+    ) -> None:
         self._source = source
         self.batch_size = max(1, batch_size)
         self.stats = ScapStats()
         self.path = str(source) if isinstance(source, (str, Path)) else "<stream>"
+        if selection is None and wanted_codes is not None:
+            selection = EventSelection(wanted_codes)
+        self.selection = selection
 
     def __iter__(self) -> Iterator[ScapItem]:
         if isinstance(self._source, (str, Path)):
@@ -191,10 +214,13 @@ class ScapReader:
     def _read(self, stream: BinaryIO) -> Iterator[ScapItem]:
         source = _Source(stream)
         stats = self.stats
+        stats.code_counts = [0] * TABLE_SIZE
+        runs = EventRuns(stats.code_counts, self.selection)
+        selecting = self.selection is not None
         buf = b""
         pos = 0
         base = 0  # file offset (in decompressed bytes) of buf[0]
-        batch: list[Event] = []
+        batch = EventBatch()
         num = 0
         eof = False
         first = True
@@ -203,8 +229,8 @@ class ScapReader:
             if len(buf) - pos < 8 and not eof:
                 buf, pos, base, eof = self._refill(source, buf, pos, base, 8)
             if len(buf) - pos < 8:
-                if batch:
-                    yield batch
+                if batch or runs.skipped:
+                    yield _handed_out(batch, runs)
                 self._finish(source, len(buf) - pos, base + pos, num)
                 return
             block_type, total = _BLOCK_HEADER.unpack_from(buf, pos)
@@ -216,29 +242,44 @@ class ScapReader:
             if len(buf) - pos < total and not eof:
                 buf, pos, base, eof = self._refill(source, buf, pos, base, total)
             if len(buf) - pos < total:
-                if batch:
-                    yield batch
+                if batch or runs.skipped:
+                    yield _handed_out(batch, runs)
                 raise ScapFormatError("truncated block", base + pos, num)
             body_start = pos + 8
             body_end = pos + total - 4
             offset = base + pos
-            stats.count_block(BLOCK_NAMES.get(block_type, f"unknown_{block_type:#x}"))
             ev = EV_BLOCKS.get(block_type)
             if ev is not None:
-                num += 1
-                event = self._event(buf, body_start, body_end, ev, num, offset)
-                if event is not None:
-                    batch.append(event)
-                # The common case -- a run of V2 event blocks -- continues in a tight loop.
-                pos, num = self._event_run(buf, pos + total, base, num, batch)
+                # The common case -- a run of plain event blocks -- goes through a tight loop;
+                # a block it does not take (unusual or bad) goes through the general path.
+                room = self.batch_size - len(batch)
+                run_end = pos
+                first_num = num
+                if block_type == EV_V2_BLOCK:
+                    run_end, num = runs.run_v2(buf, pos, num, batch, room)
+                elif block_type == EV_BLOCK:
+                    run_end, num = runs.run_v1(buf, pos, num, batch, room)
+                if run_end != pos:
+                    stats.events += num - first_num
+                    name = BLOCK_NAMES[block_type]
+                    stats.blocks[name] = stats.blocks.get(name, 0) + num - first_num
+                else:
+                    stats.count_block(BLOCK_NAMES[block_type])
+                    num += 1
+                    event = self._event(buf, body_start, body_end, ev, num, offset)
+                    if event is not None and (not selecting or runs.selected(event)):
+                        batch.append(event)
+                    run_end = pos + total
+                pos = run_end
                 stats.bytes_read = base + pos
-                if len(batch) >= self.batch_size:
-                    yield batch
-                    batch = []
+                if len(batch) >= self.batch_size or runs.cut:
+                    yield _handed_out(batch, runs)
+                    batch = EventBatch()
                 continue
-            if batch:
-                yield batch
-                batch = []
+            stats.count_block(BLOCK_NAMES.get(block_type, f"unknown_{block_type:#x}"))
+            if batch or runs.skipped:
+                yield _handed_out(batch, runs)
+                batch = EventBatch()
             try:
                 yield from self._records(block_type, bytes(buf[body_start:body_end]))
             except BodyError as exc:
@@ -247,46 +288,6 @@ class ScapReader:
                 ) from None
             pos += total
             stats.bytes_read = base + pos
-
-    def _event_run(
-        self, buf: bytes, pos: int, base: int, num: int, batch: list[Event]
-    ) -> tuple[int, int]:
-        """Parse consecutive complete EV_V2 blocks from `pos`, up to the batch size.
-
-        Returns where it stopped (the next block is anything else, incomplete, or the batch is
-        full) and the updated event number. Anything unusual is left to the general path.
-        """
-        unpack_block = _BLOCK_HEADER.unpack_from
-        unpack_event = _EV_V2.unpack_from
-        table = EVENT_TABLE
-        table_size = _TABLE_SIZE
-        by_code = self.stats.events_by_code
-        limit = len(buf)
-        room = self.batch_size - len(batch)
-        append = batch.append
-        blocks = 0
-        while room > 0 and pos + 36 <= limit:
-            block_type, total = unpack_block(buf, pos)
-            if block_type != _EV_V2_BLOCK or pos + total > limit or total < 40:
-                break
-            cpu, ts, tid, evlen, code, nparams = unpack_event(buf, pos + 8)
-            end = pos + 10 + evlen
-            if code >= table_size or end > pos + total - 4 or evlen < 26:
-                break
-            info = table[code]
-            if pos + 36 + nparams * (4 if info.large_payload else 2) > end:
-                break
-            num += 1
-            blocks += 1
-            by_code[code] = by_code.get(code, 0) + 1
-            append(Event(num, ts, tid, cpu, info, nparams, buf, pos + 36, end, 0))
-            room -= 1
-            pos += total
-        if blocks:
-            stats = self.stats
-            stats.events += blocks
-            stats.blocks["EV_V2"] = stats.blocks.get("EV_V2", 0) + blocks
-        return pos, num
 
     @staticmethod
     def _refill(
@@ -340,12 +341,12 @@ class ScapReader:
             raise ScapFormatError(f"event length {evlen} out of its block", offset, num - 1)
         stats = self.stats
         stats.events += 1
-        by_code = stats.events_by_code
-        by_code[code] = by_code.get(code, 0) + 1
-        if code >= _TABLE_SIZE:
+        if code >= TABLE_SIZE:
             # An event type newer than our table: skipped, as libscap does.
+            stats.other_code_counts[code] = stats.other_code_counts.get(code, 0) + 1
             stats.unknown_event_codes += 1
             return None
+        stats.code_counts[code] += 1
         info = EVENT_TABLE[code]
         lens_at = start + hdr.size
         if has_nparams:
@@ -354,7 +355,7 @@ class ScapReader:
             if lens_at + nparams * size > evt_end:
                 raise ScapFormatError(f"{nparams} params do not fit the event", offset, num - 1)
         else:
-            nparams = _infer_nparams(info, buf, lens_at, evt_end)
+            nparams = infer_nparams(info, buf, lens_at, evt_end)
             if nparams < 0:
                 raise ScapFormatError("event params do not fit its length", offset, num - 1)
         return Event(num, ts, tid, cpu, info, nparams, buf, lens_at, evt_end, flags)
@@ -376,17 +377,12 @@ class ScapReader:
         # Unknown block types are skipped (counted in stats).
 
 
-def _infer_nparams(info: EventInfo, buf: bytes, lens_at: int, evt_end: int) -> int:
-    """Old event blocks lack nparams: take the largest count whose lengths fill the event."""
-    size = 4 if info.large_payload else 2
-    for count in range(info.nparams, -1, -1):
-        data_at = lens_at + count * size
-        if data_at > evt_end:
-            continue
-        lens = lengths_struct(count, info.large_payload).unpack_from(buf, lens_at)
-        if data_at + sum(lens) == evt_end:
-            return count
-    return -1
+def _handed_out(batch: EventBatch, runs: EventRuns) -> EventBatch:
+    """Close a batch: it stands for its events and for those skipped since the last one."""
+    batch.read = len(batch) + runs.skipped
+    runs.skipped = 0
+    runs.cut = False
+    return batch
 
 
 def read_events(path: str | Path, batch_size: int = 4096) -> Iterator[list[Event]]:

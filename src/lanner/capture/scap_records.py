@@ -166,9 +166,19 @@ class ScapStats:
 
     blocks: dict[str, int] = field(default_factory=dict)
     events: int = 0
-    events_by_code: dict[int, int] = field(default_factory=dict)
     unknown_event_codes: int = 0
     bytes_read: int = 0
+    code_counts: list[int] = field(default_factory=list)
+    """Events per code, indexed by code (a list: the reader bumps it once per event)."""
+    other_code_counts: dict[int, int] = field(default_factory=dict)
+    """Events per code for codes past `code_counts` (newer than the event table)."""
+
+    @property
+    def events_by_code(self) -> dict[int, int]:
+        """Events per event code (codes never seen are absent)."""
+        found = {code: n for code, n in enumerate(self.code_counts) if n}
+        found.update(self.other_code_counts)
+        return found
 
     def count_block(self, name: str) -> None:
         self.blocks[name] = self.blocks.get(name, 0) + 1

@@ -8,7 +8,7 @@ offsets of all parameters are computed once, and each value is decoded once and 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from lanner.events.decode import decode_param
@@ -32,6 +32,17 @@ def lengths_struct(nparams: int, large: bool) -> struct.Struct:
     return found
 
 
+class EventBatch(list["Event"]):
+    """A list of events from a source, plus `read`: how many events the source read to make
+    it, counting the ones a selection skipped (so `read >= len(batch)`)."""
+
+    __slots__ = ("read",)
+
+    def __init__(self, events: Iterable[Event] = ()) -> None:
+        super().__init__(events)
+        self.read = 0
+
+
 class Event:
     """One event record. See the Event contract in docs/architecture.md."""
 
@@ -41,6 +52,7 @@ class Event:
         "_lens_at",
         "_starts",
         "_values",
+        "after_skip",
         "code",
         "cpu",
         "direction",
@@ -69,6 +81,8 @@ class Event:
     nparams: int
     flags: int
     enter: Event | None
+    after_skip: bool
+    """A selective source skipped events of this thread just before this one."""
     thread: Any
     fd: Any
     fdnum: int | None
@@ -102,6 +116,7 @@ class Event:
         self._starts: list[int] | None = None
         self._values: list[Any] | None = None
         self.enter = None
+        self.after_skip = False
         self.thread = None
         self.fd = None
         self.fdnum = None

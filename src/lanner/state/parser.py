@@ -15,7 +15,9 @@ from lanner.events.table import (
     EF_CREATES_FD,
     EF_SKIPPARSERESET,
     EF_USES_FD,
+    EVENT_TABLE,
     ParamType,
+    codes_for_name,
     event_info,
 )
 from lanner.state.fdparsers import FdParsers
@@ -155,12 +157,41 @@ class StateParser(FdParsers):
         table[("container", ">")] = self.on_container_event
         return table
 
+    def needed_codes(self) -> frozenset[int]:
+        """The event codes that change the state: those with a handler, in both directions
+        (an exit handler falls back on its enter event's parameters).
+
+        Any other event only pairs enter and exit events: its thread's next event will not
+        pair with what came before it. A source that skips such an event says so on that
+        thread's next event it delivers (`Event.after_skip`), which keeps the pairing exact.
+        """
+        names = {name for name, _direction in self._handlers}
+        return frozenset(code for name in names for code in codes_for_name(name))
+
+    def neutral_codes(self) -> frozenset[int]:
+        """The event codes the parser ignores altogether (no handler, no effect on enter/exit
+        pairing): a source may skip them without a trace."""
+        neutral = []
+        for info in EVENT_TABLE:
+            spec = self._specs.get(info.code) or self._spec_for(info.code, info)
+            if spec.mode in (1, 2) and spec.handler is None:
+                neutral.append(info.code)
+        return frozenset(neutral)
+
+    def barrier_codes(self) -> frozenset[int]:
+        """The event codes whose handling may remove threads from the table (a selective
+        source must let the parser apply them before it judges which threads are known)."""
+        names = ("procexit", "execve", "execveat", "clone", "fork", "vfork", "clone3")
+        return frozenset(code for name in names for code in codes_for_name(name))
+
     def _spec(self, event: Any) -> _CodeSpec:
-        code = event.code
+        return self._spec_for(event.code, event.info)
+
+    def _spec_for(self, code: int, fallback: Any) -> _CodeSpec:
         spec = _CodeSpec()
         info = event_info(code)
         if info is None:
-            info = event.info
+            info = fallback
         spec.name = info.name
         spec.enter = info.direction == ">"
         flags = info.flags
@@ -193,6 +224,8 @@ class StateParser(FdParsers):
         event.fdnum = None
         mode = spec.mode
         if mode == 2:
+            if event.after_skip:
+                self._after_skip(event.tid, self.threads.threads.get(event.tid))
             event.thread = None
             if spec.handler is not None:
                 spec.handler(event, None)
@@ -204,6 +237,8 @@ class StateParser(FdParsers):
             thread = make_unknown_thread(tid)
             self.threads.add(thread)
             self.unknown_threads += 1
+        if event.after_skip:
+            thread = self._after_skip(tid, thread)
         event.thread = thread
         if thread is None or mode == 1:
             if spec.handler is not None:
@@ -236,6 +271,16 @@ class StateParser(FdParsers):
         fd = event.fd
         if fd is not None:
             fd.name_changed = fd.name != old_name
+
+    def _after_skip(self, tid: int, thread: ThreadInfo | None) -> ThreadInfo:
+        """The source skipped events of this thread: do what they would have done to the
+        state -- make the thread known, and break any pending enter/exit pairing."""
+        if thread is None:
+            thread = make_unknown_thread(tid)
+            self.threads.add(thread)
+            self.unknown_threads += 1
+        thread.last_enter = None
+        return thread
 
     def _pair_exit(self, event: Any, thread: ThreadInfo, spec: _CodeSpec) -> None:
         enter = thread.last_enter

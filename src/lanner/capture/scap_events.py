@@ -1,0 +1,283 @@
+"""The hot part of .scap reading: runs of plain event blocks, and in-reader event selection.
+
+`EventRuns` turns consecutive EV (0x204) or EV_V2 (0x216) blocks into Events in a tight loop;
+anything unusual stops the run and is left to the reader's general path.
+
+With an `EventSelection`, events nobody needs are counted and numbered but never decoded: the
+loop reads the u16 event code in place and looks it up in a 64K byte table. Skipping must not
+change what the state parser would have done, so:
+  * an event of a code the parser ignores altogether (`neutral_codes`) is simply dropped;
+  * any other skipped event would have broken its thread's pending enter/exit pair: the next
+    event of that thread that is delivered carries `after_skip` and the parser does it then;
+  * a skipped event would also have made an unknown thread known, so an event whose thread is
+    not in `known_tids` (a live view of the state's table) is delivered instead of skipped;
+  * events that may remove threads (`barrier_codes`) end their batch, so `known_tids` is up
+    to date (the consumer processes the batch) before the reader looks at what follows.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Collection, Container
+from dataclasses import dataclass, field
+
+from lanner.events.event import Event, lengths_struct
+from lanner.events.table import EVENT_TABLE, GENERIC_E, GENERIC_X, EventInfo
+
+__all__ = ["EV_BLOCK", "EV_V2_BLOCK", "EventRuns", "EventSelection", "infer_nparams"]
+
+EV_BLOCK = 0x204
+EV_V2_BLOCK = 0x216
+TABLE_SIZE = len(EVENT_TABLE)
+
+_BLOCK_HEADER = struct.Struct("<II")
+# cpuid, ts, tid, len, type[, nparams]
+_EV_V1 = struct.Struct("<HQQIH")
+_EV_V2 = struct.Struct("<HQQIHI")
+_U16 = struct.Struct("<H")
+_U64 = struct.Struct("<Q")
+_TID_AT = 18  # offset of the tid in an event block (block header, cpuid, ts)
+_CODE_AT = 30  # offset of the event code in an EV or EV_V2 block
+_V1_MIN_BLOCK = 36  # block header, event header, trailing length
+_V2_MIN_BLOCK = 40
+
+# Selection marks, one byte per u16 code: below _KEEP means skip.
+_SKIP, _SKIP_NOTED, _KEEP, _KEEP_IF_NAMED, _KEEP_THEN_CUT = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class EventSelection:
+    """Which events a reader builds. See the module docstring for how skipping stays exact."""
+
+    wanted_codes: Collection[int]
+    wanted_generic: Collection[str] | None = None
+    """Syscall names of the generic events (codes 0/1) to keep when those codes are wanted;
+    None keeps them all."""
+    neutral_codes: Collection[int] = ()
+    known_tids: Container[int] | None = None
+    """Threads the consumer already knows (read live); None: assume all are known."""
+    barrier_codes: Collection[int] = field(default=())
+
+    def marks(self) -> bytes:
+        # Codes past the event table go to the general path, which counts and drops them.
+        marks = bytearray([_SKIP_NOTED]) * TABLE_SIZE + bytes([_KEEP]) * (65536 - TABLE_SIZE)
+        for code in self.neutral_codes:
+            if 0 <= code < TABLE_SIZE:
+                marks[code] = _SKIP
+        for code in self.wanted_codes:
+            if 0 <= code < TABLE_SIZE:
+                marks[code] = _KEEP
+        for code in self.barrier_codes:
+            if 0 <= code < TABLE_SIZE and marks[code] == _KEEP:
+                marks[code] = _KEEP_THEN_CUT
+        if self.wanted_generic is not None:
+            for code in (GENERIC_E, GENERIC_X):
+                if marks[code] >= _KEEP:
+                    marks[code] = _KEEP_IF_NAMED
+        return bytes(marks)
+
+
+class _AllKnown:
+    def __contains__(self, _tid: object) -> bool:
+        return True
+
+
+LengthsUnpacker = Callable[[bytes, int], tuple[int, ...]]
+
+
+def _v1_layout(info: EventInfo) -> tuple[int, LengthsUnpacker, int]:
+    """(full param count, unpacker of its length array, size of that array) of a code."""
+    lengths = lengths_struct(info.nparams, info.large_payload)
+    return info.nparams, lengths.unpack_from, lengths.size
+
+
+_V1_LAYOUTS = [_v1_layout(info) for info in EVENT_TABLE]
+
+
+def infer_nparams(info: EventInfo, buf: bytes, lens_at: int, evt_end: int) -> int:
+    """Old event blocks lack nparams: take the largest count whose lengths fill the event."""
+    size = 4 if info.large_payload else 2
+    for count in range(info.nparams, -1, -1):
+        data_at = lens_at + count * size
+        if data_at > evt_end:
+            continue
+        lens = lengths_struct(count, info.large_payload).unpack_from(buf, lens_at)
+        if data_at + sum(lens) == evt_end:
+            return count
+    return -1
+
+
+class EventRuns:
+    """Event-block runs of one read, and the selection state that spans its batches."""
+
+    def __init__(self, counts: list[int], selection: EventSelection | None) -> None:
+        self.counts = counts  # events per code (the reader's stats)
+        self.selection = selection
+        self.marks: bytes | None = None if selection is None else selection.marks()
+        self.generic_names = frozenset(
+            selection.wanted_generic if selection and selection.wanted_generic else ()
+        )
+        known = selection.known_tids if selection is not None else None
+        self.known: Container[int] = _AllKnown() if known is None else known
+        self.noted: dict[int, bool] = {}  # tids with skipped events since their last delivery
+        self.skipped = 0  # events skipped since the reader last handed out a batch
+        self.cut = False  # the batch must end here (a barrier event was kept)
+
+    def selected(self, event: Event) -> bool:
+        """Whether to keep `event` (built by the general path); keeps the notes up to date."""
+        marks = self.marks
+        if marks is None:
+            return True
+        mark = marks[event.code]
+        tid = event.tid
+        if mark == _KEEP_IF_NAMED:
+            keep = event.type_name in self.generic_names or tid not in self.known
+        else:
+            keep = mark >= _KEEP or (mark == _SKIP_NOTED and tid not in self.known)
+        if not keep:
+            if mark != _SKIP:
+                self.noted[tid] = True
+            self.skipped += 1
+            return False
+        if self.noted.pop(tid, False):
+            event.after_skip = True
+        if mark == _KEEP_THEN_CUT:
+            self.cut = True
+        return True
+
+    def run_v2(
+        self, buf: bytes, pos: int, num: int, batch: list[Event], room: int
+    ) -> tuple[int, int]:
+        """Parse consecutive complete EV_V2 blocks from `pos` until `room` events are kept.
+
+        Returns where it stopped (the next block is anything else, incomplete, or unusual)
+        and the updated event number.
+        """
+        unpack_block = _BLOCK_HEADER.unpack_from
+        unpack_event = _EV_V2.unpack_from
+        unpack_code = _U16.unpack_from
+        unpack_tid = _U64.unpack_from
+        table = EVENT_TABLE
+        counts = self.counts
+        marks = self.marks
+        names = self.generic_names
+        noted = self.noted
+        known = self.known
+        limit = len(buf)
+        append = batch.append
+        skipped = 0
+        while room > 0 and pos + _V2_MIN_BLOCK <= limit:
+            block_type, total = unpack_block(buf, pos)
+            if block_type != EV_V2_BLOCK or pos + total > limit or total < _V2_MIN_BLOCK:
+                break
+            mark = _KEEP
+            if marks is not None:
+                # Unwanted: count it, number it, note its thread, move on without decoding it.
+                code = unpack_code(buf, pos + _CODE_AT)[0]
+                mark = marks[code]
+                if mark < _KEEP:
+                    if mark:
+                        tid = unpack_tid(buf, pos + _TID_AT)[0]
+                        if tid in known:
+                            noted[tid] = True
+                            mark = _SKIP
+                    if mark == _SKIP:
+                        num += 1
+                        skipped += 1
+                        counts[code] += 1
+                        pos += total
+                        continue
+            cpu, ts, tid, evlen, code, nparams = unpack_event(buf, pos + 8)
+            end = pos + 10 + evlen
+            if code >= TABLE_SIZE or end > pos + total - 4 or evlen < 26:
+                break
+            info = table[code]
+            if pos + 36 + nparams * (4 if info.large_payload else 2) > end:
+                break
+            num += 1
+            counts[code] += 1
+            event = Event(num, ts, tid, cpu, info, nparams, buf, pos + 36, end, 0)
+            pos += total
+            if mark != _KEEP:
+                if mark == _KEEP_IF_NAMED and event.type_name not in names and tid in known:
+                    noted[tid] = True
+                    skipped += 1
+                    continue
+                if mark == _KEEP_THEN_CUT:
+                    room = 1
+                    self.cut = True
+            if noted and noted.pop(tid, False):
+                event.after_skip = True
+            append(event)
+            room -= 1
+        self.skipped += skipped
+        return pos, num
+
+    def run_v1(
+        self, buf: bytes, pos: int, num: int, batch: list[Event], room: int
+    ) -> tuple[int, int]:
+        """`run_v2` for EV blocks (no nparams in the header: inferred from the lengths)."""
+        unpack_block = _BLOCK_HEADER.unpack_from
+        unpack_event = _EV_V1.unpack_from
+        unpack_code = _U16.unpack_from
+        unpack_tid = _U64.unpack_from
+        table = EVENT_TABLE
+        layouts = _V1_LAYOUTS
+        counts = self.counts
+        marks = self.marks
+        names = self.generic_names
+        noted = self.noted
+        known = self.known
+        limit = len(buf)
+        append = batch.append
+        skipped = 0
+        while room > 0 and pos + _V1_MIN_BLOCK <= limit:
+            block_type, total = unpack_block(buf, pos)
+            if block_type != EV_BLOCK or pos + total > limit or total < _V1_MIN_BLOCK:
+                break
+            mark = _KEEP
+            if marks is not None:
+                code = unpack_code(buf, pos + _CODE_AT)[0]
+                mark = marks[code]
+                if mark < _KEEP:
+                    if mark:
+                        tid = unpack_tid(buf, pos + _TID_AT)[0]
+                        if tid in known:
+                            noted[tid] = True
+                            mark = _SKIP
+                    if mark == _SKIP:
+                        num += 1
+                        skipped += 1
+                        counts[code] += 1
+                        pos += total
+                        continue
+            cpu, ts, tid, evlen, code = unpack_event(buf, pos + 8)
+            end = pos + 10 + evlen
+            if code >= TABLE_SIZE or end > pos + total - 4 or evlen < 22:
+                break
+            nparams, unpack_lens, lens_size = layouts[code]
+            lens_at = pos + 32
+            data_at = lens_at + lens_size
+            # Usually the event has the table's full parameter count; else infer it.
+            if data_at > end or data_at + sum(unpack_lens(buf, lens_at)) != end:
+                nparams = infer_nparams(table[code], buf, lens_at, end)
+                if nparams < 0:
+                    break
+            num += 1
+            counts[code] += 1
+            event = Event(num, ts, tid, cpu, table[code], nparams, buf, lens_at, end, 0)
+            pos += total
+            if mark != _KEEP:
+                if mark == _KEEP_IF_NAMED and event.type_name not in names and tid in known:
+                    noted[tid] = True
+                    skipped += 1
+                    continue
+                if mark == _KEEP_THEN_CUT:
+                    room = 1
+                    self.cut = True
+            if noted and noted.pop(tid, False):
+                event.after_skip = True
+            append(event)
+            room -= 1
+        self.skipped += skipped
+        return pos, num
