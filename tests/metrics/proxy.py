@@ -3,6 +3,7 @@ and turns what it saw into the server-side read/write events a capture would hol
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -63,10 +64,8 @@ class RecordingProxy:
         finally:
             rec.closed_ts = max(rec.closed_ts, time.time_ns())
             for sock in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         self.listener.close()
