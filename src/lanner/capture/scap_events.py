@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Container
 from dataclasses import dataclass, field
 
 from lanner.events.event import Event, lengths_struct
-from lanner.events.table import EVENT_TABLE, GENERIC_E, GENERIC_X, EventInfo
+from lanner.events.table import EVENT_TABLE, GENERIC_E, GENERIC_X, EventInfo, syscall_name
 
 __all__ = ["EV_BLOCK", "EV_V2_BLOCK", "EventRuns", "EventSelection", "infer_nparams"]
 
@@ -77,6 +77,13 @@ class EventSelection:
         return bytes(marks)
 
 
+def _syscall_marks(names: Collection[str]) -> bytes:
+    """One byte per u16 syscall id: 1 when a generic event with that id is wanted (by the
+    name its type_name would have)."""
+    wanted = frozenset(names)
+    return bytes((syscall_name(sc) or "<unknown>") in wanted for sc in range(65536))
+
+
 class _AllKnown:
     def __contains__(self, _tid: object) -> bool:
         return True
@@ -117,6 +124,8 @@ class EventRuns:
         self.generic_names = frozenset(
             selection.wanted_generic if selection and selection.wanted_generic else ()
         )
+        self.syscall_marks = _syscall_marks(self.generic_names)
+        self.layouts = list(_V1_LAYOUTS)  # the parameter count last seen for each code
         known = selection.known_tids if selection is not None else None
         self.known: Container[int] = _AllKnown() if known is None else known
         self.noted: dict[int, bool] = {}  # tids with skipped events since their last delivery
@@ -161,6 +170,7 @@ class EventRuns:
         counts = self.counts
         marks = self.marks
         names = self.generic_names
+        syscall_marks = self.syscall_marks
         noted = self.noted
         known = self.known
         limit = len(buf)
@@ -196,6 +206,18 @@ class EventRuns:
                 break
             num += 1
             counts[code] += 1
+            if (
+                mark == _KEEP_IF_NAMED
+                and nparams
+                and unpack_code(buf, pos + 36)[0] == 2
+                and not syscall_marks[unpack_code(buf, pos + 36 + 2 * nparams)[0]]
+                and tid in known
+            ):
+                # A generic event for a syscall nobody asked for (its u16 id, read in place).
+                noted[tid] = True
+                skipped += 1
+                pos += total
+                continue
             event = Event(num, ts, tid, cpu, info, nparams, buf, pos + 36, end, 0)
             pos += total
             if mark != _KEEP:
@@ -222,10 +244,11 @@ class EventRuns:
         unpack_code = _U16.unpack_from
         unpack_tid = _U64.unpack_from
         table = EVENT_TABLE
-        layouts = _V1_LAYOUTS
+        layouts = self.layouts
         counts = self.counts
         marks = self.marks
         names = self.generic_names
+        syscall_marks = self.syscall_marks
         noted = self.noted
         known = self.known
         limit = len(buf)
@@ -258,13 +281,28 @@ class EventRuns:
             nparams, unpack_lens, lens_size = layouts[code]
             lens_at = pos + 32
             data_at = lens_at + lens_size
-            # Usually the event has the table's full parameter count; else infer it.
+            # Usually the event has as many parameters as the last one of its code; else
+            # infer the count (old captures have fewer than the table) and remember it.
             if data_at > end or data_at + sum(unpack_lens(buf, lens_at)) != end:
-                nparams = infer_nparams(table[code], buf, lens_at, end)
+                info = table[code]
+                nparams = infer_nparams(info, buf, lens_at, end)
                 if nparams < 0:
                     break
+                lengths = lengths_struct(nparams, info.large_payload)
+                layouts[code] = (nparams, lengths.unpack_from, lengths.size)
             num += 1
             counts[code] += 1
+            if (
+                mark == _KEEP_IF_NAMED
+                and nparams
+                and unpack_code(buf, lens_at)[0] == 2
+                and not syscall_marks[unpack_code(buf, lens_at + 2 * nparams)[0]]
+                and tid in known
+            ):
+                noted[tid] = True
+                skipped += 1
+                pos += total
+                continue
             event = Event(num, ts, tid, cpu, table[code], nparams, buf, lens_at, end, 0)
             pos += total
             if mark != _KEEP:

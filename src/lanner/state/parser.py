@@ -180,8 +180,9 @@ class StateParser(FdParsers):
 
     def barrier_codes(self) -> frozenset[int]:
         """The event codes whose handling may remove threads from the table (a selective
-        source must let the parser apply them before it judges which threads are known)."""
-        names = ("procexit", "execve", "execveat", "clone", "fork", "vfork", "clone3")
+        source must let the parser apply them before it judges which threads are known).
+        Clone events replace a thread at once, so they remove none for good."""
+        names = ("procexit", "execve", "execveat")
         return frozenset(code for name in names for code in codes_for_name(name))
 
     def _spec(self, event: Any) -> _CodeSpec:
