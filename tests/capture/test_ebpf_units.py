@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import re
 import struct
 from pathlib import Path
 from typing import BinaryIO
@@ -11,11 +12,11 @@ from typing import BinaryIO
 import pytest
 
 from lanner.capture.ebpf import syscalls
-from lanner.capture.ebpf.layout import LIVE_LAYOUTS, Globals, live_event_info
+from lanner.capture.ebpf.layout import Globals
 from lanner.capture.ebpf.ring import RingReader
 from lanner.capture.ebpf.source import ProbeError, ProbeSource, boot_to_epoch_ns
 from lanner.events.event import Event
-from lanner.events.table import ParamType, event_info
+from lanner.events.table import event_info
 
 PROBE_HEADER = Path(__file__).resolve().parents[2] / "src/lanner/capture/ebpf/lanner_probe.h"
 
@@ -29,29 +30,77 @@ def test_select_maps_event_names_to_capturable_syscalls() -> None:
     assert not syscalls.select([]).procexit
 
 
-def test_every_probe_event_code_has_a_layout_matching_the_header() -> None:
-    import re
+def _probe_sources() -> str:
+    ebpf = PROBE_HEADER.parent
+    return "\n".join(
+        p.read_text()
+        for p in sorted(ebpf.glob("*.bpf.c")) + sorted(ebpf.glob("*.h"))
+        if p.name != "vmlinux.h"
+    )
 
+
+def _probe_param_counts() -> dict[str, set[int]]:
+    """PPME name -> the parameter counts the probe's sources pass to ev_begin() with it.
+
+    `ev_begin(buf, A ? PPME_X : PPME_Y, A ? 4 : 5, tid)` pairs names and counts in order; the
+    clone and execve helpers take their code as an argument, so their callers are listed by
+    the helpers' own count.
+    """
+    text = _probe_sources()
+    counts: dict[str, set[int]] = {}
+    for code_expr, count_expr in re.findall(
+        r"ev_begin\(buf,\s*([^,]+?),\s*([^,]+?),\s*[^)]*\)", text, re.S
+    ):
+        names = re.findall(r"PPME_\w+", code_expr)
+        numbers = [int(n) for n in re.findall(r"(?<![\w])\d+", re.sub(r"NR_\w+", "", count_expr))]
+        if not names:  # a helper taking its code as a parameter
+            continue
+        if len(numbers) == 1:
+            numbers = numbers * len(names)
+        assert len(numbers) == len(names), (code_expr, count_expr)
+        for name, number in zip(names, numbers, strict=True):
+            counts.setdefault(name, set()).add(number)
+    # codes chosen into a variable first (`code = ...; ev_begin(buf, code, ...)` or a helper)
+    via_variable = {
+        "PPME_SYSCALL_CLONE_20_X": 21,
+        "PPME_SYSCALL_FORK_20_X": 21,
+        "PPME_SYSCALL_VFORK_20_X": 21,
+        "PPME_SYSCALL_CLONE3_X": 21,
+        "PPME_SYSCALL_EXECVE_19_X": 31,
+        "PPME_SYSCALL_EXECVEAT_X": 31,
+        "PPME_SYSCALL_RENAMEAT_X": 5,
+        "PPME_SYSCALL_RENAMEAT2_X": 6,
+        "PPME_SYSCALL_LINKAT_2_X": 6,
+    }
+    for name, count in via_variable.items():
+        assert name in text, name
+        counts.setdefault(name, set()).add(count)
+    return counts
+
+
+def test_probe_records_have_the_event_tables_param_counts() -> None:
     header = PROBE_HEADER.read_text()
-    codes = {int(c) for c in re.findall(r"#define PPME_\w+ (\d+)", header)}
-    assert codes == set(LIVE_LAYOUTS)
+    defines = {n: int(c) for n, c in re.findall(r"#define (PPME_\w+) (\d+)", header)}
+    counts = _probe_param_counts()
+    assert set(counts) == set(defines), "every code the probe defines is emitted, and vice versa"
+    for name, numbers in counts.items():
+        info = event_info(defines[name])
+        assert info is not None, name
+        assert numbers == {info.nparams}, (name, numbers, info.nparams)
+        # the clone helpers write res+20 params; clone-family codes must have that layout
+    assert "PPME_SYSCALL_CLONE3_X" in counts and "PPME_SYSCALL_EXECVE_19_X" in counts
 
 
-def test_live_layouts_agree_with_the_event_table_on_names_and_known_params() -> None:
-    for code, (name, params) in LIVE_LAYOUTS.items():
-        table = event_info(code)
-        assert table is not None, code
-        assert table.name == name or (name, table.name) == ("accept4", "accept"), code
-        info = live_event_info(code)
-        assert info is not None and [p.name for p in info.params] == [n for n, _ in params]
-        # the table's params are a prefix-compatible subset: same name => same wire size class
-        for p in table.params:
-            if p.name in info.param_names and p.type in (ParamType.CHARBUF, ParamType.BYTEBUF):
-                assert info.params[info.param_names[p.name]].type in (
-                    ParamType.CHARBUF,
-                    ParamType.BYTEBUF,
-                    ParamType.FSPATH,
-                )
+def test_probe_event_codes_are_exit_events_of_the_table_except_procexit() -> None:
+    header = PROBE_HEADER.read_text()
+    for name, code in re.findall(r"#define (PPME_\w+) (\d+)", header):
+        info = event_info(int(code))
+        assert info is not None, name
+        assert info.direction == (">" if name == "PPME_PROCEXIT_1_E" else "<"), name
+        assert info.name.upper() in name or (info.name, name) == (
+            "accept",
+            "PPME_SOCKET_ACCEPT_5_X",
+        )
 
 
 def test_globals_mirror_has_the_c_layout() -> None:

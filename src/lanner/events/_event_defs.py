@@ -17,31 +17,31 @@ Line: ``name kind:category flags | enter params | exit params``
 EVENT_LINES = r"""
 syscall S:other - | ID:SYSCALLID nativeID:UINT16 | ID:SYSCALLID
 open S:file CF,MS | name:FSPATH flags:FLAGS32:x:file_flags mode:UINT32:o | fd:FD name:FSPATH flags:FLAGS32:x:file_flags mode:UINT32:o dev:UINT32:x ino:UINT64
-close S:io_other DF,UF,MS | fd:FD | res:ERRNO
-read S:io_read UF,RF | fd:FD size:UINT32 | res:ERRNO data:BYTEBUF
-write S:io_write UF,WF | fd:FD size:UINT32 | res:ERRNO data:BYTEBUF
+close S:io_other DF,UF,MS | fd:FD | res:ERRNO fd:FD
+read S:io_read UF,RF | fd:FD size:UINT32 | res:ERRNO data:BYTEBUF fd:FD size:UINT32
+write S:io_write UF,WF | fd:FD size:UINT32 | res:ERRNO data:BYTEBUF fd:FD size:UINT32
 brk S:memory OV | size:UINT32 | res:UINT64:x
 execve S:process MS,OV | | res:ERRNO exe:CHARBUF args:BYTEBUF tid:PID pid:PID ptid:PID cwd:CHARBUF fdlimit:UINT64
 clone S:process MS,OV | | res:PID exe:CHARBUF args:BYTEBUF tid:PID pid:PID ptid:PID cwd:CHARBUF fdlimit:INT64 flags:FLAGS32:x:clone_flags uid:UINT32 gid:UINT32
 procexit T:process MS,OV | | -
-socket S:net CF,MS | domain:ENUMFLAGS32:socket_families type:UINT32 proto:UINT32 | fd:FD
-bind S:net UF,MS | fd:FD | res:ERRNO addr:SOCKADDR
-connect S:net UF,MS | fd:FD addr:SOCKADDR | res:ERRNO tuple:SOCKTUPLE fd:FD
-listen S:net UF | fd:FD backlog:INT32 | res:ERRNO
+socket S:net CF,MS | domain:ENUMFLAGS32:socket_families type:UINT32 proto:UINT32 | fd:FD domain:ENUMFLAGS32:socket_families type:UINT32 proto:UINT32
+bind S:net UF,MS | fd:FD | res:ERRNO addr:SOCKADDR fd:FD
+connect S:net UF,MS | fd:FD addr:SOCKADDR | res:ERRNO tuple:SOCKTUPLE fd:FD addr:SOCKADDR
+listen S:net UF | fd:FD backlog:INT32 | res:ERRNO fd:FD backlog:INT32
 accept S:net CF,MS,OV | | fd:FD tuple:SOCKTUPLE queuepct:UINT8
 send S:io_write UF,WF | fd:FD size:UINT32 | res:ERRNO data:BYTEBUF
-sendto S:io_write UF,WF,MS | fd:FD size:UINT32 tuple:SOCKTUPLE | res:ERRNO data:BYTEBUF
+sendto S:io_write UF,WF,MS | fd:FD size:UINT32 tuple:SOCKTUPLE | res:ERRNO data:BYTEBUF fd:FD size:UINT32 tuple:SOCKTUPLE
 recv S:io_read UF,RF | fd:FD size:UINT32 | res:ERRNO data:BYTEBUF
-recvfrom S:io_read UF,RF,MS | fd:FD size:UINT32 | res:ERRNO data:BYTEBUF tuple:SOCKTUPLE
+recvfrom S:io_read UF,RF,MS | fd:FD size:UINT32 | res:ERRNO data:BYTEBUF tuple:SOCKTUPLE fd:FD size:UINT32
 shutdown S:net UF,MS | fd:FD how:ENUMFLAGS8:x:shutdown_how | res:ERRNO
 getsockname S:net - | |
 getpeername S:net - | |
-socketpair S:ipc CF,MS | domain:ENUMFLAGS32:socket_families type:UINT32 proto:UINT32 | res:ERRNO fd1:FD fd2:FD source:UINT64:x peer:UINT64:x
+socketpair S:ipc CF,MS | domain:ENUMFLAGS32:socket_families type:UINT32 proto:UINT32 | res:ERRNO fd1:FD fd2:FD source:UINT64:x peer:UINT64:x domain:ENUMFLAGS32:socket_families type:UINT32 proto:UINT32
 setsockopt S:net -/UF | | res:ERRNO fd:FD level:ENUMFLAGS8:sockopt_levels optname:ENUMFLAGS8:sockopt_options val:DYN:sockopt_dynamic_param optlen:UINT32
 getsockopt S:net MS/UF,MS | | res:ERRNO fd:FD level:ENUMFLAGS8:sockopt_levels optname:ENUMFLAGS8:sockopt_options val:DYN:sockopt_dynamic_param optlen:UINT32
-sendmsg S:io_write UF,WF,MS | fd:FD size:UINT32 tuple:SOCKTUPLE | res:ERRNO data:BYTEBUF
+sendmsg S:io_write UF,WF,MS | fd:FD size:UINT32 tuple:SOCKTUPLE | res:ERRNO data:BYTEBUF fd:FD size:UINT32 tuple:SOCKTUPLE
 sendmmsg S:io_write - | |
-recvmsg S:io_read UF,RF,MS | fd:FD | res:ERRNO size:UINT32 data:BYTEBUF tuple:SOCKTUPLE msgcontrol:BYTEBUF
+recvmsg S:io_read UF,RF,MS | fd:FD | res:ERRNO size:UINT32 data:BYTEBUF tuple:SOCKTUPLE msgcontrol:BYTEBUF fd:FD
 recvmmsg S:io_read - | |
 accept S:net CF,MS,OV | flags:INT32:x | fd:FD tuple:SOCKTUPLE queuepct:UINT8
 creat S:file CF,MS | name:FSPATH mode:UINT32:o | fd:FD name:FSPATH mode:UINT32:o dev:UINT32:x ino:UINT64
@@ -63,7 +63,7 @@ llseek S:file UF | fd:FD offset:UINT64 whence:ENUMFLAGS8:lseek_whence | res:ERRN
 ioctl S:io_other UF,OV | fd:FD request:UINT64:x | res:ERRNO
 getcwd S:file - | | res:ERRNO path:CHARBUF
 chdir S:file MS | | res:ERRNO path:CHARBUF
-fchdir S:file UF,MS | fd:FD | res:ERRNO
+fchdir S:file UF,MS | fd:FD | res:ERRNO fd:FD
 mkdir S:file OV | path:FSPATH mode:UINT32:x | res:ERRNO
 rmdir S:file OV | path:FSPATH | res:ERRNO
 openat S:file CF,MS,OV | dirfd:FD name:CHARBUF flags:FLAGS32:x:file_flags mode:UINT32:o | fd:FD
@@ -79,7 +79,7 @@ preadv S:io_read UF,RF | fd:FD pos:UINT64 | res:ERRNO size:UINT32 data:BYTEBUF
 pwritev S:io_write UF,WF | fd:FD size:UINT32 pos:UINT64 | res:ERRNO data:BYTEBUF
 dup S:io_other CF,UF,MS,OV | fd:FD | res:FD
 signalfd S:signal CF,MS | fd:FD mask:UINT32:x flags:FLAGS8:x | res:FD
-kill S:signal - | pid:PID sig:SIGTYPE | res:ERRNO
+kill S:signal - | pid:PID sig:SIGTYPE | res:ERRNO pid:PID sig:SIGTYPE
 tkill S:signal - | tid:PID sig:SIGTYPE | res:ERRNO
 tgkill S:signal - | pid:PID tid:PID sig:SIGTYPE | res:ERRNO
 nanosleep S:sleep W | interval:RELTIME | res:ERRNO
@@ -99,7 +99,7 @@ mmap S:memory - | addr:UINT64:x length:UINT64 prot:FLAGS32:x:prot_flags flags:FL
 mmap2 S:memory - | addr:UINT64:x length:UINT64 prot:FLAGS32:x:prot_flags flags:FLAGS32:x:mmap_flags fd:FD pgoffset:UINT64 | res:ERRNO:x vm_size:UINT32 vm_rss:UINT32 vm_swap:UINT32
 munmap S:memory - | addr:UINT64:x length:UINT64 | res:ERRNO vm_size:UINT32 vm_rss:UINT32 vm_swap:UINT32
 splice S:io_other UF | fd_in:FD fd_out:FD size:UINT64 flags:FLAGS32:x:splice_flags | res:ERRNO
-ptrace S:process - | request:ENUMFLAGS16:ptrace_requests pid:PID | res:ERRNO addr:DYN:x:ptrace_dynamic_param data:DYN:x:ptrace_dynamic_param
+ptrace S:process - | request:ENUMFLAGS16:ptrace_requests pid:PID | res:ERRNO addr:DYN:x:ptrace_dynamic_param data:DYN:x:ptrace_dynamic_param request:ENUMFLAGS16:ptrace_requests pid:PID
 ioctl S:io_other UF | fd:FD request:UINT64:x argument:UINT64:x | res:ERRNO
 execve S:process MS,OV | | res:ERRNO exe:CHARBUF args:BYTEBUF tid:PID pid:PID ptid:PID cwd:CHARBUF fdlimit:UINT64 pgft_maj:UINT64 pgft_min:UINT64 vm_size:UINT32 vm_rss:UINT32 vm_swap:UINT32 env:BYTEBUF
 rename S:file - | | res:ERRNO oldpath:FSPATH newpath:FSPATH
@@ -111,11 +111,11 @@ vfork S:process MS,OV | | res:PID exe:CHARBUF args:BYTEBUF tid:PID pid:PID ptid:
 procexit T:process MS | status:ERRNO ret:ERRNO sig:SIGTYPE core:UINT8 reaper_tid:PID | -
 sendfile S:io_write UF | out_fd:FD in_fd:FD offset:UINT64 size:UINT64 | res:ERRNO offset:UINT64
 quotactl S:user - | cmd:FLAGS16:quotactl_cmds type:FLAGS8:quotactl_types id:UINT32 quota_fmt:FLAGS8:quotactl_quota_fmts | res:ERRNO special:CHARBUF quotafilepath:CHARBUF dqb_bhardlimit:UINT64 dqb_bsoftlimit:UINT64 dqb_curspace:UINT64 dqb_ihardlimit:UINT64 dqb_isoftlimit:UINT64 dqb_btime:RELTIME dqb_itime:RELTIME dqi_bgrace:RELTIME dqi_igrace:RELTIME dqi_flags:FLAGS8:quotactl_dqi_flags quota_fmt_out:FLAGS8:quotactl_quota_fmts
-setresuid S:user MS | ruid:UID euid:UID suid:UID | res:ERRNO
-setresgid S:user MS | rgid:GID egid:GID sgid:GID | res:ERRNO
+setresuid S:user MS | ruid:UID euid:UID suid:UID | res:ERRNO ruid:UID euid:UID suid:UID
+setresgid S:user MS | rgid:GID egid:GID sgid:GID | res:ERRNO rgid:GID egid:GID sgid:GID
 scapevent M:internal SR/UN | event_type:UINT32 event_data:UINT64 |
-setuid S:user MS | uid:UID | res:ERRNO
-setgid S:user MS | gid:GID | res:ERRNO
+setuid S:user MS | uid:UID | res:ERRNO uid:UID
+setgid S:user MS | gid:GID | res:ERRNO gid:GID
 getuid S:user - | | uid:UID
 geteuid S:user - | | euid:UID
 getgid S:user - | | gid:GID
@@ -135,7 +135,7 @@ signaldeliver T:signal - | spid:PID dpid:PID sig:SIGTYPE | -
 procinfo M:internal SR | cpu_usr:UINT64 cpu_sys:UINT64 | -
 getdents S:file UF | fd:FD | res:ERRNO
 getdents64 S:file UF | fd:FD | res:ERRNO
-setns S:process UF | fd:FD nstype:FLAGS32:x:clone_flags | res:ERRNO
+setns S:process UF | fd:FD nstype:FLAGS32:x:clone_flags | res:ERRNO fd:FD nstype:FLAGS32:x:clone_flags
 flock S:file UF | fd:FD operation:FLAGS32:x:flock_flags | res:ERRNO
 cpu_hotplug M:system SR,MS | cpu:UINT32 action:UINT32 | -
 accept S:net CF,MS | | fd:FD tuple:SOCKTUPLE queuepct:UINT8 queuelen:UINT32 queuemax:UINT32
@@ -143,7 +143,7 @@ accept S:net CF,MS,OV | flags:INT32:x | fd:FD tuple:SOCKTUPLE queuepct:UINT8 que
 semop S:process - | semid:INT32 | res:ERRNO nsops:UINT32 sem_num_0:UINT16 sem_op_0:INT16 sem_flg_0:FLAGS16:x:semop_flags sem_num_1:UINT16 sem_op_1:INT16 sem_flg_1:FLAGS16:x:semop_flags
 semctl S:process - | semid:INT32 semnum:INT32 cmd:FLAGS16:x:semctl_commands val:INT32 | res:ERRNO
 ppoll S:wait W | fds:FDLIST timeout:RELTIME sigmask:SIGSET | res:ERRNO fds:FDLIST
-mount S:file MS | flags:FLAGS32:x:mount_flags | res:ERRNO dev:CHARBUF dir:FSPATH type:CHARBUF
+mount S:file MS | flags:FLAGS32:x:mount_flags | res:ERRNO dev:CHARBUF dir:FSPATH type:CHARBUF flags:FLAGS32:x:mount_flags
 umount S:file MS,OV | flags:FLAGS32:x:umount_flags | res:ERRNO name:FSPATH
 k8s M:internal SR,MS | json:CHARBUF | -
 semget S:process - | key:INT32:x nsems:INT32 semflg:FLAGS32:x:semget_flags | res:ERRNO
@@ -153,11 +153,11 @@ tracer M:other - | id:INT64 tags:CHARBUFARRAY args:CHARBUF_PAIR_ARRAY | id:INT64
 mesos M:internal SR,MS | json:CHARBUF | -
 container M:process MS,OV | json:CHARBUF | -
 setsid S:process MS | | res:PID
-mkdir S:file - | mode:UINT32:x | res:ERRNO path:FSPATH
+mkdir S:file - | mode:UINT32:x | res:ERRNO path:FSPATH mode:UINT32:x
 rmdir S:file - | | res:ERRNO path:FSPATH
 notification M:other SR | id:CHARBUF desc:CHARBUF | -
 execve S:process MS,OV | | res:ERRNO exe:CHARBUF args:BYTEBUF tid:PID pid:PID ptid:PID cwd:CHARBUF fdlimit:UINT64 pgft_maj:UINT64 pgft_min:UINT64 vm_size:UINT32 vm_rss:UINT32 vm_swap:UINT32 comm:CHARBUF cgroups:BYTEBUF env:BYTEBUF tty:INT32
-unshare S:process - | flags:FLAGS32:x:clone_flags | res:ERRNO
+unshare S:process - | flags:FLAGS32:x:clone_flags | res:ERRNO flags:FLAGS32:x:clone_flags
 infra M:internal SR | source:CHARBUF name:CHARBUF description:CHARBUF scope:CHARBUF | -
 execve S:process MS,OV | filename:FSPATH | res:ERRNO exe:CHARBUF args:BYTEBUF tid:PID pid:PID ptid:PID cwd:CHARBUF fdlimit:UINT64 pgft_maj:UINT64 pgft_min:UINT64 vm_size:UINT32 vm_rss:UINT32 vm_swap:UINT32 comm:CHARBUF cgroups:BYTEBUF env:BYTEBUF tty:INT32
 page_fault T:other SR | addr:UINT64:x ip:UINT64:x error:FLAGS32:x:pf_flags | -
@@ -178,9 +178,9 @@ renameat2 S:file - | | res:ERRNO olddirfd:FD oldpath:FSRELPATH:@1 newdirfd:FD ne
 userfaultfd S:file CF,MS | | res:ERRNO flags:FLAGS32:x:file_flags
 pluginevent P:other LP | plugin_id:UINT32 event_data:BYTEBUF | -
 container M:process MS,LP | json:CHARBUF | -
-openat2 S:file CF,MS | dirfd:FD name:FSRELPATH:@1 flags:FLAGS32:x:file_flags mode:UINT32:o resolve:FLAGS32:x:openat2_flags | fd:FD dirfd:FD name:FSRELPATH:@1 flags:FLAGS32:x:file_flags mode:UINT32:o resolve:FLAGS32:x:openat2_flags
+openat2 S:file CF,MS | dirfd:FD name:FSRELPATH:@1 flags:FLAGS32:x:file_flags mode:UINT32:o resolve:FLAGS32:x:openat2_flags | fd:FD dirfd:FD name:FSRELPATH:@1 flags:FLAGS32:x:file_flags mode:UINT32:o resolve:FLAGS32:x:openat2_flags dev:UINT32:x ino:UINT64
 mprotect S:memory - | addr:UINT64:x length:UINT64 prot:FLAGS32:x:prot_flags | res:ERRNO
-execveat S:process MS | dirfd:FD pathname:FSRELPATH:@0 flags:FLAGS32:x:execveat_flags | res:ERRNO exe:CHARBUF args:BYTEBUF tid:PID pid:PID ptid:PID cwd:CHARBUF fdlimit:UINT64 pgft_maj:UINT64 pgft_min:UINT64 vm_size:UINT32 vm_rss:UINT32 vm_swap:UINT32 comm:CHARBUF cgroups:BYTEBUF env:BYTEBUF tty:UINT32 pgid:PID loginuid:UID flags:FLAGS32:x:execve_flags cap_inheritable:UINT64:x cap_permitted:UINT64:x cap_effective:UINT64:x exe_ino:UINT64 exe_ino_ctime:ABSTIME exe_ino_mtime:ABSTIME uid:UID trusted_exepath:FSPATH
+execveat S:process MS | dirfd:FD pathname:FSRELPATH:@0 flags:FLAGS32:x:execveat_flags | res:ERRNO exe:CHARBUF args:BYTEBUF tid:PID pid:PID ptid:PID cwd:CHARBUF fdlimit:UINT64 pgft_maj:UINT64 pgft_min:UINT64 vm_size:UINT32 vm_rss:UINT32 vm_swap:UINT32 comm:CHARBUF cgroups:BYTEBUF env:BYTEBUF tty:UINT32 pgid:PID loginuid:UID flags:FLAGS32:x:execve_flags cap_inheritable:UINT64:x cap_permitted:UINT64:x cap_effective:UINT64:x exe_ino:UINT64 exe_ino_ctime:ABSTIME exe_ino_mtime:ABSTIME uid:UID trusted_exepath:FSPATH pgid:PID gid:GID filename:FSPATH
 copy_file_range S:file UF,RF,WF | fdin:FD offin:UINT64 len:UINT64 | res:ERRNO fdout:FD offout:UINT64
 clone3 S:process MS | | res:PID exe:CHARBUF args:BYTEBUF tid:PID pid:PID ptid:PID cwd:CHARBUF fdlimit:INT64 pgft_maj:UINT64 pgft_min:UINT64 vm_size:UINT32 vm_rss:UINT32 vm_swap:UINT32 comm:CHARBUF cgroups:BYTEBUF flags:FLAGS32:x:clone_flags uid:UINT32 gid:UINT32 vtid:PID vpid:PID pidns_init_start_ts:UINT64
 open_by_handle_at S:file CF,MS | | fd:FD mountfd:FD flags:FLAGS32:x:file_flags path:FSPATH
@@ -209,8 +209,8 @@ lchown S:file - | | res:ERRNO path:FSPATH uid:UINT32 gid:UINT32
 fchown S:file -/UF | | res:ERRNO fd:FD uid:UINT32 gid:UINT32
 fchownat S:file - | | res:ERRNO dirfd:FD pathname:FSRELPATH:@1 uid:UINT32 gid:UINT32 flags:FLAGS32:x:fchownat_flags
 umount S:file MS | | res:ERRNO name:FSPATH
-accept4 S:net CF,MS | flags:INT32:x | fd:FD tuple:SOCKTUPLE queuepct:UINT8 queuelen:UINT32 queuemax:UINT32
-umount2 S:file MS | flags:FLAGS32:x:umount_flags | res:ERRNO name:FSPATH
+accept4 S:net CF,MS | flags:INT32:x | fd:FD tuple:SOCKTUPLE queuepct:UINT8 queuelen:UINT32 queuemax:UINT32 flags:INT32:x
+umount2 S:file MS | flags:FLAGS32:x:umount_flags | res:ERRNO name:FSPATH flags:FLAGS32:x:umount_flags
 pipe2 S:ipc CF,MS | | res:ERRNO fd1:FD fd2:FD ino:UINT64 flags:FLAGS32:x:file_flags
 inotify_init1 S:ipc CF,MS | | res:FD flags:FLAGS16:x:file_flags
 eventfd2 S:ipc CF,MS | initval:UINT64 | res:FD flags:FLAGS16:x:file_flags

@@ -25,10 +25,11 @@ from pathlib import Path
 from types import TracebackType
 
 from lanner.capture.ebpf import syscalls
-from lanner.capture.ebpf.layout import MAX_CPUS, Globals, live_event_info
+from lanner.capture.ebpf.layout import MAX_CPUS, Globals
 from lanner.capture.ebpf.libbpf import BpfError, BpfObject, num_possible_cpus
 from lanner.capture.ebpf.ring import RingReader
 from lanner.events.event import Event
+from lanner.events.table import event_info
 
 PROBE_OBJECT = Path(__file__).with_name("probe.bpf.o")
 KERNEL_BTF = Path("/sys/kernel/btf/vmlinux")
@@ -241,8 +242,9 @@ class ProbeSource:
             tid = int.from_bytes(rec[8:16], "little")
             code = rec[20] | rec[21] << 8
             nparams = int.from_bytes(rec[22:26], "little")
-            info = live_event_info(code)
-            if info is None or HEADER_LEN + 2 * nparams > size:
+            info = event_info(code)
+            # the probe always writes an event's full table layout: anything else is corrupt
+            if info is None or nparams != info.nparams or HEADER_LEN + 2 * nparams > size:
                 self._undecodable += 1
                 continue
             num += 1
