@@ -10,7 +10,8 @@ change what the state parser would have done, so:
   * any other skipped event would have broken its thread's pending enter/exit pair: the next
     event of that thread that is delivered carries `after_skip` and the parser does it then;
   * a skipped event would also have made an unknown thread known, so an event whose thread is
-    not in `known_tids` (a live view of the state's table) is delivered instead of skipped;
+    not in `known_tids` (a live view of the state's table) is delivered instead of skipped --
+    and then its thread counts as known, since processing that event will make it so;
   * events that may remove threads (`barrier_codes`) end their batch, so `known_tids` is up
     to date (the consumer processes the batch) before the reader looks at what follows.
 """
@@ -129,6 +130,9 @@ class EventRuns:
         known = selection.known_tids if selection is not None else None
         self.known: Container[int] = _AllKnown() if known is None else known
         self.noted: dict[int, bool] = {}  # tids with skipped events since their last delivery
+        # Unknown threads whose delivered events will make them known once processed (valid
+        # until a barrier event, which may remove threads, is processed).
+        self.coming: set[int] = set()
         self.skipped = 0  # events skipped since the reader last handed out a batch
         self.cut = False  # the batch must end here (a barrier event was kept)
 
@@ -140,9 +144,9 @@ class EventRuns:
         mark = marks[event.code]
         tid = event.tid
         if mark == _KEEP_IF_NAMED:
-            keep = event.type_name in self.generic_names or tid not in self.known
+            keep = event.type_name in self.generic_names or not self._known(tid)
         else:
-            keep = mark >= _KEEP or (mark == _SKIP_NOTED and tid not in self.known)
+            keep = mark >= _KEEP or (mark == _SKIP_NOTED and not self._known(tid))
         if not keep:
             if mark != _SKIP:
                 self.noted[tid] = True
@@ -152,7 +156,14 @@ class EventRuns:
             event.after_skip = True
         if mark == _KEEP_THEN_CUT:
             self.cut = True
+            self.coming.clear()
         return True
+
+    def _known(self, tid: int) -> bool:
+        if tid in self.known or tid in self.coming:
+            return True
+        self.coming.add(tid)  # the caller delivers this event, which makes the thread known
+        return False
 
     def run_v2(
         self, buf: bytes, pos: int, num: int, batch: list[Event], room: int
@@ -173,6 +184,7 @@ class EventRuns:
         syscall_marks = self.syscall_marks
         noted = self.noted
         known = self.known
+        coming = self.coming
         limit = len(buf)
         append = batch.append
         skipped = 0
@@ -188,9 +200,11 @@ class EventRuns:
                 if mark < _KEEP:
                     if mark:
                         tid = unpack_tid(buf, pos + _TID_AT)[0]
-                        if tid in known:
+                        if tid in known or tid in coming:
                             noted[tid] = True
                             mark = _SKIP
+                        else:
+                            coming.add(tid)
                     if mark == _SKIP:
                         num += 1
                         skipped += 1
@@ -211,7 +225,7 @@ class EventRuns:
                 and nparams
                 and unpack_code(buf, pos + 36)[0] == 2
                 and not syscall_marks[unpack_code(buf, pos + 36 + 2 * nparams)[0]]
-                and tid in known
+                and (tid in known or tid in coming)
             ):
                 # A generic event for a syscall nobody asked for (its u16 id, read in place).
                 noted[tid] = True
@@ -221,13 +235,16 @@ class EventRuns:
             event = Event(num, ts, tid, cpu, info, nparams, buf, pos + 36, end, 0)
             pos += total
             if mark != _KEEP:
-                if mark == _KEEP_IF_NAMED and event.type_name not in names and tid in known:
-                    noted[tid] = True
-                    skipped += 1
-                    continue
+                if mark == _KEEP_IF_NAMED and event.type_name not in names:
+                    if tid in known or tid in coming:
+                        noted[tid] = True
+                        skipped += 1
+                        continue
+                    coming.add(tid)
                 if mark == _KEEP_THEN_CUT:
                     room = 1
                     self.cut = True
+                    coming.clear()
             if noted and noted.pop(tid, False):
                 event.after_skip = True
             append(event)
@@ -251,6 +268,7 @@ class EventRuns:
         syscall_marks = self.syscall_marks
         noted = self.noted
         known = self.known
+        coming = self.coming
         limit = len(buf)
         append = batch.append
         skipped = 0
@@ -265,9 +283,11 @@ class EventRuns:
                 if mark < _KEEP:
                     if mark:
                         tid = unpack_tid(buf, pos + _TID_AT)[0]
-                        if tid in known:
+                        if tid in known or tid in coming:
                             noted[tid] = True
                             mark = _SKIP
+                        else:
+                            coming.add(tid)
                     if mark == _SKIP:
                         num += 1
                         skipped += 1
@@ -297,7 +317,7 @@ class EventRuns:
                 and nparams
                 and unpack_code(buf, lens_at)[0] == 2
                 and not syscall_marks[unpack_code(buf, lens_at + 2 * nparams)[0]]
-                and tid in known
+                and (tid in known or tid in coming)
             ):
                 noted[tid] = True
                 skipped += 1
@@ -306,13 +326,16 @@ class EventRuns:
             event = Event(num, ts, tid, cpu, table[code], nparams, buf, lens_at, end, 0)
             pos += total
             if mark != _KEEP:
-                if mark == _KEEP_IF_NAMED and event.type_name not in names and tid in known:
-                    noted[tid] = True
-                    skipped += 1
-                    continue
+                if mark == _KEEP_IF_NAMED and event.type_name not in names:
+                    if tid in known or tid in coming:
+                        noted[tid] = True
+                        skipped += 1
+                        continue
+                    coming.add(tid)
                 if mark == _KEEP_THEN_CUT:
                     room = 1
                     self.cut = True
+                    coming.clear()
             if noted and noted.pop(tid, False):
                 event.after_skip = True
             append(event)
