@@ -223,7 +223,7 @@ KNOWN: list[Known] = [
         },
     ),
     Known(ERROR_502, STATE_SOCKET_L4, {"fd.l4proto": 222, "evt.args": 187}),
-    Known(ERROR_502, MODERN_ARG, {"evt.arg.flags": 294}),
+    Known(ERROR_502, MODERN_ARG, {"evt.arg.flags": 296}),
     Known(
         ERROR_502,
         ENRICH_CONTAINERS,

@@ -48,11 +48,6 @@ def sysdig_messages(trace: Path) -> Counter[tuple[str, str, str]]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="state: a 'switch' enter event between a syscall's enter and exit replaces the "
-    "thread's pending enter, so the exit loses its fd (sysdig pairs across it)",
-)
 def test_http_counts_agree_with_sysdig() -> None:
     trace = compat_path(*TRACE)
     truth = sysdig_messages(trace)

@@ -32,16 +32,30 @@ Handler = Callable[[Any, ThreadInfo | None], None]
 _THREADLESS_KINDS = frozenset({"metaevent", "plugin"})
 # Exit events whose tid may be a brand-new child: never invent a thread for them up front.
 _NO_AUTOCREATE = frozenset({"clone", "fork", "vfork", "clone3", "procexit"})
+# Scheduler events land between a syscall's enter and exit without being part of it. The older
+# switch event (146) carries the skip-parse-reset flag; the newer one (152) does not, so its
+# thread is looked up (or invented) as usual, but it must not replace the pending enter.
+_NO_PAIRING_RESET = frozenset({"switch"})
 
 
 class _CodeSpec:
     """What the parser needs to know about one event code, computed once."""
 
-    __slots__ = ("creates_fd", "enter", "exit_fd_param", "fd_param", "handler", "mode", "name")
+    __slots__ = (
+        "creates_fd",
+        "enter",
+        "exit_fd_param",
+        "fd_param",
+        "handler",
+        "mode",
+        "name",
+        "pairs",
+    )
 
     def __init__(self) -> None:
         self.name = ""
         self.enter = False
+        self.pairs = True  # an enter event that becomes its thread's pending enter
         # mode: 0 normal, 1 lookup only (skip-parse-reset events), 2 no thread at all,
         # 3 no thread invented (clone child side, procexit)
         self.mode = 0
@@ -166,7 +180,14 @@ class StateParser(FdParsers):
         thread's next event it delivers (`Event.after_skip`), which keeps the pairing exact.
         """
         names = {name for name, _direction in self._handlers}
-        return frozenset(code for name in names for code in codes_for_name(name))
+        codes = {code for name in names for code in codes_for_name(name)}
+        # A skipped event breaks its thread's pairing; these must not, so they are never skipped.
+        for name in _NO_PAIRING_RESET:
+            for code in codes_for_name(name):
+                info = event_info(code)
+                if info is not None and not info.flags & EF_SKIPPARSERESET:
+                    codes.add(code)
+        return frozenset(codes)
 
     def neutral_codes(self) -> frozenset[int]:
         """The event codes the parser ignores altogether (no handler, no effect on enter/exit
@@ -195,6 +216,7 @@ class StateParser(FdParsers):
             info = fallback
         spec.name = info.name
         spec.enter = info.direction == ">"
+        spec.pairs = info.name not in _NO_PAIRING_RESET
         flags = info.flags
         kind = getattr(info, "kind", "syscall")
         if kind in _THREADLESS_KINDS or info.name == "container":
@@ -246,7 +268,9 @@ class StateParser(FdParsers):
                 spec.handler(event, thread)
             return
         thread.lastevent_ts = event.ts
-        if spec.enter:
+        if not spec.pairs:
+            pass
+        elif spec.enter:
             thread.last_enter = event
             thread.last_fd = -1 if spec.creates_fd else None
             index = spec.fd_param
