@@ -27,7 +27,7 @@ def main() -> None:
         spool=spool,
         retry=RetryPolicy(initial=0.02, maximum=0.1),
         batch_size=8,
-        log=lambda m: print(f"log {m}", flush=True),
+        log=lambda m: print(f"log {m}", file=sys.stderr, flush=True),
     )
     print("started", flush=True)
     for n in range(int(first), int(first) + int(count)):

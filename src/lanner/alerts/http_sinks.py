@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import ssl
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -58,19 +59,25 @@ class _Poster:
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
+            conn: http.client.HTTPConnection
             if self.https:
-                self._conn = http.client.HTTPSConnection(
+                conn = http.client.HTTPSConnection(
                     self.host, self.port, timeout=self.timeout, context=self.context
                 )
             else:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            conn.connect()
+            if conn.sock is not None:
+                # Small requests one after another: do not let Nagle hold them back.
+                conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._conn = conn
         return self._conn
 
     def post(self, body: bytes) -> int:
         """POST ``body``; returns the status. Raises OSError/HTTPException when no answer."""
         for attempt in (0, 1):
-            conn = self._connection()
             try:
+                conn = self._connection()
                 conn.request("POST", self.path, body=body, headers=self.headers)
                 response = conn.getresponse()
                 response.read()

@@ -174,15 +174,20 @@ class AlertSpool:
                 over_bytes = self._bytes + added - self.limits.max_bytes
                 if over_rows > 0 or over_bytes > 0:
                     self._drop_oldest(max(over_rows, 0), max(over_bytes, 0))
-                conn.executemany("INSERT INTO journal (key, body, size) VALUES (?, ?, ?)", rows)
-                last = self._max_seq()
+                if len(rows) == 1:
+                    last = conn.execute(
+                        "INSERT INTO journal (key, body, size) VALUES (?, ?, ?)", rows[0]
+                    ).lastrowid
+                else:
+                    conn.executemany("INSERT INTO journal (key, body, size) VALUES (?, ?, ?)", rows)
+                    last = self._max_seq()
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             self._rows += len(rows)
             self._bytes += added
-            return last
+            return int(last or 0)
 
     def _drop_oldest(self, rows_needed: int, bytes_needed: int) -> None:
         """Make room (inside the caller's transaction): the overflow policy lives here."""
