@@ -178,21 +178,49 @@ def _decode_ip(raw: bytes) -> str | None:
 
 def decode_typed(ptype: ParamType, raw: bytes, table: str | None) -> Any:
     """Decode `raw` as a value of wire type `ptype` (`table` only matters for DYN)."""
-    if ptype in SIGNED_TYPES:
+    decoder = _DECODERS.get(ptype)
+    return raw if decoder is None else decoder(raw, table)
+
+
+Decoder = Callable[[bytes, str | None], Any]
+
+
+def _int_decoder(signed: bool, fd32_unsigned: bool = False) -> Decoder:
+    """A decoder of one integer type: the common sizes by one struct call, others (odd
+    sizes, empty) by `decode_int`."""
+    by_size = {n: s.unpack for n, s in (_SIGNED_S if signed else _UNSIGNED_S).items()}
+    if fd32_unsigned:
         # Old drivers stored some fds in 32 bits; sysdig reads those unsigned (-1 shows
         # as 4294967295), and so do we, to keep values identical.
-        return decode_int(raw, not (ptype == ParamType.FD and len(raw) == 4))
-    if ptype in UNSIGNED_TYPES:
-        return decode_int(raw, False)
-    if ptype in STRING_TYPES:
-        return decode_string(raw)
-    special = _SPECIAL_DECODERS.get(ptype)
-    if special is not None:
-        return special(raw, table)
-    return raw
+        by_size[4] = _UNSIGNED_S[4].unpack
+    get = by_size.get
+
+    def decode(raw: bytes, _table: str | None) -> int | None:
+        unpack = get(len(raw))
+        if unpack is not None:
+            value: int = unpack(raw)[0]
+            return value
+        return decode_int(raw, signed)
+
+    return decode
 
 
-_SPECIAL_DECODERS: dict[ParamType, Callable[[bytes, str | None], Any]] = {
+def _decoders() -> dict[ParamType, Decoder]:
+    found: dict[ParamType, Decoder] = {}
+    signed = _int_decoder(True)
+    unsigned = _int_decoder(False)
+    for ptype in SIGNED_TYPES:
+        found[ptype] = signed
+    found[ParamType.FD] = _int_decoder(True, fd32_unsigned=True)
+    for ptype in UNSIGNED_TYPES:
+        found[ptype] = unsigned
+    for ptype in STRING_TYPES:
+        found[ptype] = lambda raw, _t: decode_string(raw)
+    found.update(_SPECIAL_DECODERS)
+    return found
+
+
+_SPECIAL_DECODERS: dict[ParamType, Decoder] = {
     ParamType.SOCKADDR: lambda raw, _t: decode_sockaddr(raw),
     ParamType.SOCKTUPLE: lambda raw, _t: decode_socktuple(raw),
     ParamType.FDLIST: lambda raw, _t: decode_fdlist(raw),
@@ -202,6 +230,7 @@ _SPECIAL_DECODERS: dict[ParamType, Callable[[bytes, str | None], Any]] = {
     ParamType.IPADDR: lambda raw, _t: _decode_ip(raw),
     ParamType.DOUBLE: lambda raw, _t: _DOUBLE.unpack(raw)[0] if len(raw) == 8 else None,
 }
+_DECODERS = _decoders()
 
 
 def decode_param(info: ParamInfo, raw: bytes) -> Any:

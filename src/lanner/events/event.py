@@ -9,17 +9,35 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable
+from itertools import accumulate
 from typing import Any
 
 from lanner.events.decode import decode_param
 from lanner.events.render import render_value
-from lanner.events.table import GENERIC_E, GENERIC_X, EventInfo, ParamInfo, syscall_name
+from lanner.events.table import (
+    EF_LARGE_PAYLOAD,
+    GENERIC_E,
+    GENERIC_X,
+    EventInfo,
+    ParamInfo,
+    syscall_name,
+)
 
 _MISSING: Any = object()
 
 # (event, param index, param info, decoded value, plain text) -> decorated text
 ParamDecorator = Callable[["Event", int, ParamInfo, Any, str], str]
 _LEN_STRUCTS: dict[tuple[int, bool], struct.Struct] = {}
+
+
+def _layout(key: int) -> tuple[Callable[[Any, int], tuple[int, ...]], int]:
+    """(unpacker, size) of a parameter-length array; key is 2 * nparams + (1 for u16)."""
+    lengths = lengths_struct(key >> 1, not key & 1)
+    _LAYOUTS[key] = (lengths.unpack_from, lengths.size)
+    return _LAYOUTS[key]
+
+
+_LAYOUTS: dict[int, tuple[Callable[[Any, int], tuple[int, ...]], int]] = {}
 
 
 def lengths_struct(nparams: int, large: bool) -> struct.Struct:
@@ -151,17 +169,18 @@ class Event:
         return name or "<unknown>"
 
     def _compute_starts(self) -> list[int]:
-        large = self.info.large_payload
-        size = 4 if large else 2
         n = self.nparams
-        lens = lengths_struct(n, large).unpack_from(self._buf, self._lens_at)
-        pos = self._lens_at + n * size
+        key = n + n if self.info.flags & EF_LARGE_PAYLOAD else n + n + 1
+        layout = _LAYOUTS.get(key)
+        if layout is None:
+            layout = _layout(key)
+        unpack, size = layout
+        lens_at = self._lens_at
+        starts = list(accumulate(unpack(self._buf, lens_at), initial=lens_at + size))
         end = self._end
-        starts = [pos]
-        for length in lens:
-            pos += length
+        if starts[-1] > end:
             # A corrupt length never reads past the event's own bytes.
-            starts.append(pos if pos < end else end)
+            starts[1:] = [pos if pos < end else end for pos in starts[1:]]
         self._starts = starts
         return starts
 
@@ -181,11 +200,12 @@ class Event:
             values = self._values = [_MISSING] * self.nparams
         value = values[i]
         if value is _MISSING:
+            starts = self._starts or self._compute_starts()
+            raw = self._buf[starts[i] : starts[i + 1]]
+            if type(raw) is not bytes:
+                raw = bytes(raw)
             params = self.info.params
-            if i >= len(params):
-                value = self.param_raw(i)
-            else:
-                value = decode_param(params[i], self.param_raw(i))
+            value = decode_param(params[i], raw) if i < len(params) else raw
             values[i] = value
         return value
 
