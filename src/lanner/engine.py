@@ -30,6 +30,10 @@ class BatchConsumer(Protocol):
 
     def process_batch(self, events: Sequence[Any]) -> None: ...
 
+    def needed_event_types(self) -> frozenset[str] | None:
+        """The event types (evt.type names) it reads, which selection must keep (None: all)."""
+        ...
+
 
 @dataclass
 class EngineStats:
@@ -75,12 +79,13 @@ class DetectionEngine:
         """The event codes this engine needs from its source, for in-reader selection
         (`ScapReader(..., wanted_codes=...)`); None when it needs every event.
 
-        That is the codes of the event types the running rules name, both directions (a rule
+        That is the codes of the event types the running rules and the attached consumers
+        (`BatchConsumer.needed_event_types`) name, both directions (a rule
         on an exit event reads its enter's parameters), and the codes the state parser acts
         on. Generic syscall events are wanted when a rule names a syscall; `wanted_generic`
         then says which. Simulated drops need every event's time, so they turn selection off.
         """
-        needed = self.ruleset.needed_event_types()
+        needed = self.needed_event_types()
         monitor = self.drop_monitor
         if needed is None or (monitor is not None and monitor.settings.simulate_drops):
             return None
@@ -91,9 +96,22 @@ class DetectionEngine:
             codes.update((GENERIC_E, GENERIC_X))
         return frozenset(codes)
 
+    def needed_event_types(self) -> frozenset[str] | None:
+        """The event types the rules and the attached consumers read (None: every type)."""
+        needed = self.ruleset.needed_event_types()
+        if needed is None:
+            return None
+        names = set(needed)
+        for consumer in self.consumers:
+            wanted = consumer.needed_event_types()
+            if wanted is None:
+                return None
+            names |= wanted
+        return frozenset(names)
+
     def wanted_generic(self) -> frozenset[str] | None:
-        """The syscall names of the generic events the rules need (None: all of them)."""
-        return self.ruleset.needed_event_types()
+        """The syscall names of the generic events the rules and consumers need (None: all)."""
+        return self.needed_event_types()
 
     def selection(self) -> EventSelection | None:
         """What a reader may skip for this engine with results unchanged (None: nothing).

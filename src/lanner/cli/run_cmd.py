@@ -1,17 +1,21 @@
 """``lanner run``: live detection on this node through the eBPF probe.
 
 Start-up: rules loaded and checked, state seeded from /proc, probe loaded with the syscalls the
-rules and the state need (lanner's own process excluded), then batches from the ring buffer
-through the same engine replay uses. SIGHUP reloads the rules (and the probe's selection);
-SIGTERM/SIGINT drain what is in the ring and exit 0.
+rules, the state and the attached consumers (the metrics engine, `metrics.enabled`) need
+(lanner's own process excluded), then batches from the ring buffer through the same engine
+replay uses. `/metrics` and `/healthz` are served on `webserver.listen_address:listen_port`.
+SIGHUP reloads the rules (and the probe's selection); SIGTERM/SIGINT drain what is in the ring
+and exit 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -39,16 +43,27 @@ from lanner.cli.options import (
     RulesOpt,
 )
 from lanner.config import ConfigError, get_bool
-from lanner.engine import DetectionEngine
+from lanner.engine import BatchConsumer, DetectionEngine
 from lanner.enrich.enable import enable_containers
+from lanner.metrics.aggregates import MetricsEngine
+from lanner.metrics.exposition import render as render_performance
+from lanner.metrics.settings import MetricsSettings
+from lanner.server.http import MetricsServer, WebserverSettings
+from lanner.server.metrics import MetricSources, build_registry
 from lanner.state.selection import STATE_EVENT_TYPES
 from lanner.state.state import State
 
+_RULES_SNAPLEN = 80  # evt.buffer-style fields need no more than this
 
-def selected_event_types(setup: DetectSetup) -> set[str]:
-    """What the probe must emit: the rules' event types plus the state set."""
+
+def selected_event_types(setup: DetectSetup, consumers: Sequence[BatchConsumer] = ()) -> set[str]:
+    """What the probe must emit: the rules' event types, the state set and what each consumer
+    (metrics...) reads."""
     needed = setup.ruleset.needed_event_types()
     names = set(STATE_EVENT_TYPES)
+    for consumer in consumers:
+        wanted = consumer.needed_event_types()
+        needed = None if needed is None or wanted is None else needed | wanted
     if needed is None:
         # Some rule needs every type: capture everything the probe can produce.
         from lanner.capture.ebpf import syscalls
@@ -108,8 +123,13 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
     state = State()
     try:
         kubernetes = get_bool(config, "kubernetes.enabled")
+        metrics_settings = MetricsSettings.from_config(config)
+        web = WebserverSettings.from_config(config)
     except ConfigError as exc:
         fail(str(exc))
+        raise AssertionError from None  # pragma: no cover
+    metrics = MetricsEngine() if metrics_settings.enabled else None
+    consumers: list[BatchConsumer] = [metrics] if metrics is not None else []
     # Container ids from cgroups always; CRI metadata when a runtime socket answers.
     enrichment = enable_containers(state, kubernetes=kubernetes)
     for record in snapshot(skip_pid=os.getpid()):
@@ -126,9 +146,12 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
         state=state,
         legacy_events=False,
         output_options=setup.output_options,
+        consumers=consumers,
     )
+    # Payload bytes feed the protocol decoders; rules alone only look at the first few.
+    snaplen = metrics_settings.snaplen if metrics is not None else _RULES_SNAPLEN
     try:
-        source = ProbeSource(selected_event_types(setup), mode=mode)
+        source = ProbeSource(selected_event_types(setup, consumers), mode=mode, snaplen=snaplen)
     except ProbeError as exc:
         fail(f"cannot start live capture: {exc}")
         raise AssertionError from None  # pragma: no cover
@@ -139,6 +162,14 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
         alert=on_alert,
         hostname=engine.hostname,
     )
+    sources = MetricSources(
+        capture_counters=lambda: (source.stats().events, source.stats().drops),
+        dispatcher=on_alert,
+        engine_stats=lambda: engine.stats,
+    )
+    server = _start_webserver(web, sources, metrics, setup.log)
+    # Scrapes read the aggregates under this lock; batches are fed holding it.
+    lock = server.lock if server is not None else contextlib.nullcontext()
     stop = False
     reload_requested = False
 
@@ -172,24 +203,29 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
                     setup.log("Rules reload failed; keeping the rules in force")
                 else:
                     engine.ruleset = setup.ruleset
-                    source.update_selection(selected_event_types(setup))
+                    source.update_selection(selected_event_types(setup, consumers))
                     setup.log(f"Rules reloaded ({len(setup.ruleset.enabled_rules())} rules)")
             pending = enrichment.enricher.take_events()
             if pending:
-                engine.process_batch(pending)
+                with lock:
+                    engine.process_batch(pending)
             events = source.poll()
             if events:
-                engine.process_batch(events)
+                with lock:
+                    engine.process_batch(events)
                 sys.stdout.flush()
             else:
                 time.sleep(source.poll_interval)
         # Drain what the kernel already wrote before leaving.
         while events := source.poll():
-            engine.process_batch(events)
+            with lock:
+                engine.process_batch(events)
     except DropExit:
         exit_code = 1
     finally:
         stats = source.stats()
+        if server is not None:
+            server.close()
         source.close()
         enrichment.stop()
         on_alert.close()
@@ -204,3 +240,28 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
             sys.stderr.write(engine.drop_monitor.summary())
     if exit_code:
         raise typer.Exit(exit_code)
+
+
+def _start_webserver(
+    web: WebserverSettings,
+    sources: MetricSources,
+    metrics: MetricsEngine | None,
+    log: Callable[[str], None],
+) -> MetricsServer | None:
+    """Serve /metrics (engine self-metrics, then performance metrics) and /healthz. A port
+    already taken is reported in one line and the run goes on without the endpoint."""
+    if not web.enabled:
+        return None
+    performance = (lambda: render_performance(metrics)) if metrics is not None else None
+    try:
+        server = MetricsServer(
+            web.address, web.port, registry=build_registry(sources), performance=performance
+        )
+    except OSError as exc:
+        log(
+            f"webserver: cannot listen on {web.address}:{web.port} ({exc.strerror or exc}); "
+            "running without /metrics"
+        )
+        return None
+    log(f"Serving /metrics and /healthz on {server.url}")
+    return server

@@ -45,6 +45,13 @@ _READS = frozenset({"read", "readv", "pread", "preadv", "recv", "recvfrom", "rec
 _WRITES = frozenset(
     {"write", "writev", "pwrite", "pwritev", "send", "sendto", "sendmsg", "sendmmsg"}
 )
+# What the engine reads: socket and file I/O, connection set-up and tear-down, and the opens
+# that name the files (the state layer needs those too). Selection must keep these.
+METRICS_EVENT_TYPES: frozenset[str] = frozenset(
+    {*_READS, *_WRITES}
+    | {"connect", "accept", "accept4", "close", "socket", "bind", "listen", "shutdown"}
+    | {"open", "openat", "openat2", "creat"}
+)
 _FILE_TYPES = frozenset({FdType.FILE, FdType.FILE_V2})
 _SOCKET_TYPES = frozenset({FdType.IPV4_SOCK, FdType.IPV6_SOCK, FdType.UNIX_SOCK})
 _RESULT_TYPES = (ParamType.ERRNO, ParamType.FD, ParamType.PID, ParamType.INT64)
@@ -164,6 +171,10 @@ class MetricsEngine:
         self.events += len(events)
         if events:
             self.last_ts = events[-1].ts
+
+    def needed_event_types(self) -> frozenset[str]:
+        """The event types to keep for this engine when a source selects events."""
+        return METRICS_EVENT_TYPES
 
     def on_event(self, event: Any) -> None:
         self.process_batch((event,))
