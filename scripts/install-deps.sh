@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages lanner's build, tests and benchmarks need; does nothing when they are present.
 set -euo pipefail
-pkgs=(sysdig clang llvm libbpf-dev libbpf1 bpftool nginx-light mariadb-server mariadb-client curl)
+pkgs=(sysdig clang llvm libbpf-dev libbpf1 bpftool nginx-light mariadb-server mariadb-client curl wrk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
