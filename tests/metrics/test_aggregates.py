@@ -142,3 +142,19 @@ def test_server_side_accepts_and_exposition() -> None:
     le_0025 = next(ln for ln in buckets if 'le="0.0025"' in ln)
     assert le_001.endswith(" 0") and le_0025.endswith(" 1")  # 2 ms response
     assert 'lanner_tcp_accepts_total{container="abc",proc="web \\"1\\"",port="80"} 1' in text
+
+
+def test_nonblocking_connect_closed_before_any_io_is_a_failure() -> None:
+    einprogress = -115
+    never = Conversation(100, 7)
+    never.connect(1_000, 1_100, ("10.0.0.1", 40007), ("10.0.0.5", 8080), res=einprogress)
+    never.close(5_000)
+    worked = Conversation(101, 8)
+    worked.connect(1_000, 1_100, ("10.0.0.1", 40008), ("10.0.0.5", 8080), res=einprogress)
+    worked.io("sendto", 3_000, 3_100, b"GET / HTTP/1.1\r\n\r\n")
+    worked.close(6_000)
+    engine = run(never.events + worked.events, {100: ("curl", "host"), 101: ("curl", "host")})
+    peer = engine.peers[("host", "curl", "client", "10.0.0.5", 8080)]
+    assert (peer.connect_attempts, peer.connect_ok) == (2, 1)
+    assert dict(peer.connect_failed) == {"closed_before_connected": 1}
+    assert peer.closes == 2

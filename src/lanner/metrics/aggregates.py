@@ -38,6 +38,7 @@ from lanner.state.values import is_mapped_ipv4, unmap_ipv4
 EAGAIN, EPIPE, ECONNRESET, EINPROGRESS = 11, 32, 104, 115
 AF_INET, AF_INET6 = 2, 10
 OTHER = "<other>"
+NEVER_CONNECTED = "closed_before_connected"
 OTHER_SERIES = "{other}"
 _PROBE_CHUNKS = 3  # payloads looked at before a connection is declared of unknown protocol
 
@@ -425,6 +426,11 @@ class MetricsEngine:
             return
         if conn.peer is not None:
             conn.peer.closes += 1
+            if conn.pending_connect:
+                # A non-blocking connect whose outcome was read elsewhere (poll, then
+                # getsockopt SO_ERROR), closed without moving a byte: it never worked.
+                conn.pending_connect = False
+                conn.peer.connect_failed[NEVER_CONNECTED] += 1
         self._finish(key, conn, event.ts, report_unanswered=True)
 
     def _finish(
