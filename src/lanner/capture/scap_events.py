@@ -31,19 +31,18 @@ EV_BLOCK = 0x204
 EV_V2_BLOCK = 0x216
 TABLE_SIZE = len(EVENT_TABLE)
 
-_BLOCK_HEADER = struct.Struct("<II")
 # cpuid, ts, tid, len, type[, nparams]
 _EV_V1 = struct.Struct("<HQQIH")
 _EV_V2 = struct.Struct("<HQQIHI")
 _U16 = struct.Struct("<H")
-_U64 = struct.Struct("<Q")
-_TID_AT = 18  # offset of the tid in an event block (block header, cpuid, ts)
-_CODE_AT = 30  # offset of the event code in an EV or EV_V2 block
+# Of an EV or EV_V2 block: block type, total length, tid, event code (skipping cpuid, ts, len).
+_EV_HEAD = struct.Struct("<II10xQ4xH")
 _V1_MIN_BLOCK = 36  # block header, event header, trailing length
 _V2_MIN_BLOCK = 40
 
 # Selection marks, one byte per u16 code: below _KEEP means skip.
 _SKIP, _SKIP_NOTED, _KEEP, _KEEP_IF_NAMED, _KEEP_THEN_CUT = 0, 1, 2, 3, 4
+_KEEP_ALL = bytes([_KEEP]) * 65536
 
 
 @dataclass(frozen=True)
@@ -173,44 +172,36 @@ class EventRuns:
         Returns where it stopped (the next block is anything else, incomplete, or unusual)
         and the updated event number.
         """
-        unpack_block = _BLOCK_HEADER.unpack_from
+        head = _EV_HEAD.unpack_from
         unpack_event = _EV_V2.unpack_from
-        unpack_code = _U16.unpack_from
-        unpack_tid = _U64.unpack_from
+        unpack_u16 = _U16.unpack_from
         table = EVENT_TABLE
         counts = self.counts
-        marks = self.marks
-        names = self.generic_names
+        marks = self.marks or _KEEP_ALL
         syscall_marks = self.syscall_marks
         noted = self.noted
         known = self.known
         coming = self.coming
         limit = len(buf)
         append = batch.append
-        skipped = 0
-        while room > 0 and pos + _V2_MIN_BLOCK <= limit:
-            block_type, total = unpack_block(buf, pos)
+        first_num = num
+        kept = 0
+        while kept < room and pos + _V2_MIN_BLOCK <= limit:
+            block_type, total, tid, code = head(buf, pos)
             if block_type != EV_V2_BLOCK or pos + total > limit or total < _V2_MIN_BLOCK:
                 break
-            mark = _KEEP
-            if marks is not None:
-                # Unwanted: count it, number it, note its thread, move on without decoding it.
-                code = unpack_code(buf, pos + _CODE_AT)[0]
-                mark = marks[code]
-                if mark < _KEEP:
+            mark = marks[code]
+            if mark < _KEEP:
+                # Unwanted: count it, number it, note its thread, move on without decoding it
+                # -- unless its thread is unknown (see the module docstring).
+                if not mark or tid in known or tid in coming:
                     if mark:
-                        tid = unpack_tid(buf, pos + _TID_AT)[0]
-                        if tid in known or tid in coming:
-                            noted[tid] = True
-                            mark = _SKIP
-                        else:
-                            coming.add(tid)
-                    if mark == _SKIP:
-                        num += 1
-                        skipped += 1
-                        counts[code] += 1
-                        pos += total
-                        continue
+                        noted[tid] = True
+                    num += 1
+                    counts[code] += 1
+                    pos += total
+                    continue
+                coming.add(tid)
             cpu, ts, tid, evlen, code, nparams = unpack_event(buf, pos + 8)
             end = pos + 10 + evlen
             if code >= TABLE_SIZE or end > pos + total - 4 or evlen < 26:
@@ -220,80 +211,63 @@ class EventRuns:
                 break
             num += 1
             counts[code] += 1
+            # A generic event: its syscall's u16 id, read in place, says if it is wanted.
             if (
                 mark == _KEEP_IF_NAMED
                 and nparams
-                and unpack_code(buf, pos + 36)[0] == 2
-                and not syscall_marks[unpack_code(buf, pos + 36 + 2 * nparams)[0]]
+                and unpack_u16(buf, pos + 36)[0] == 2
+                and not syscall_marks[unpack_u16(buf, pos + 36 + 2 * nparams)[0]]
                 and (tid in known or tid in coming)
             ):
-                # A generic event for a syscall nobody asked for (its u16 id, read in place).
                 noted[tid] = True
-                skipped += 1
                 pos += total
                 continue
             event = Event(num, ts, tid, cpu, info, nparams, buf, pos + 36, end, 0)
             pos += total
-            if mark != _KEEP:
-                if mark == _KEEP_IF_NAMED and event.type_name not in names:
-                    if tid in known or tid in coming:
-                        noted[tid] = True
-                        skipped += 1
-                        continue
-                    coming.add(tid)
-                if mark == _KEEP_THEN_CUT:
-                    room = 1
-                    self.cut = True
-                    coming.clear()
+            if mark != _KEEP and self._unusual(event, mark):
+                continue
             if noted and noted.pop(tid, False):
                 event.after_skip = True
             append(event)
-            room -= 1
-        self.skipped += skipped
+            kept += 1
+            if self.cut:
+                break
+        self.skipped += num - first_num - kept
         return pos, num
 
     def run_v1(
         self, buf: bytes, pos: int, num: int, batch: list[Event], room: int
     ) -> tuple[int, int]:
         """`run_v2` for EV blocks (no nparams in the header: inferred from the lengths)."""
-        unpack_block = _BLOCK_HEADER.unpack_from
+        head = _EV_HEAD.unpack_from
         unpack_event = _EV_V1.unpack_from
-        unpack_code = _U16.unpack_from
-        unpack_tid = _U64.unpack_from
+        unpack_u16 = _U16.unpack_from
         table = EVENT_TABLE
         layouts = self.layouts
         counts = self.counts
-        marks = self.marks
-        names = self.generic_names
+        marks = self.marks or _KEEP_ALL
         syscall_marks = self.syscall_marks
         noted = self.noted
         known = self.known
         coming = self.coming
         limit = len(buf)
         append = batch.append
-        skipped = 0
-        while room > 0 and pos + _V1_MIN_BLOCK <= limit:
-            block_type, total = unpack_block(buf, pos)
+        first_num = num
+        kept = 0
+        while kept < room and pos + _V1_MIN_BLOCK <= limit:
+            block_type, total, tid, code = head(buf, pos)
             if block_type != EV_BLOCK or pos + total > limit or total < _V1_MIN_BLOCK:
                 break
-            mark = _KEEP
-            if marks is not None:
-                code = unpack_code(buf, pos + _CODE_AT)[0]
-                mark = marks[code]
-                if mark < _KEEP:
+            mark = marks[code]
+            if mark < _KEEP:
+                if not mark or tid in known or tid in coming:
                     if mark:
-                        tid = unpack_tid(buf, pos + _TID_AT)[0]
-                        if tid in known or tid in coming:
-                            noted[tid] = True
-                            mark = _SKIP
-                        else:
-                            coming.add(tid)
-                    if mark == _SKIP:
-                        num += 1
-                        skipped += 1
-                        counts[code] += 1
-                        pos += total
-                        continue
+                        noted[tid] = True
+                    num += 1
+                    counts[code] += 1
+                    pos += total
+                    continue
+                coming.add(tid)
             cpu, ts, tid, evlen, code = unpack_event(buf, pos + 8)
             end = pos + 10 + evlen
             if code >= TABLE_SIZE or end > pos + total - 4 or evlen < 22:
@@ -315,30 +289,36 @@ class EventRuns:
             if (
                 mark == _KEEP_IF_NAMED
                 and nparams
-                and unpack_code(buf, lens_at)[0] == 2
-                and not syscall_marks[unpack_code(buf, lens_at + 2 * nparams)[0]]
+                and unpack_u16(buf, lens_at)[0] == 2
+                and not syscall_marks[unpack_u16(buf, lens_at + 2 * nparams)[0]]
                 and (tid in known or tid in coming)
             ):
                 noted[tid] = True
-                skipped += 1
                 pos += total
                 continue
             event = Event(num, ts, tid, cpu, table[code], nparams, buf, lens_at, end, 0)
             pos += total
-            if mark != _KEEP:
-                if mark == _KEEP_IF_NAMED and event.type_name not in names:
-                    if tid in known or tid in coming:
-                        noted[tid] = True
-                        skipped += 1
-                        continue
-                    coming.add(tid)
-                if mark == _KEEP_THEN_CUT:
-                    room = 1
-                    self.cut = True
-                    coming.clear()
+            if mark != _KEEP and self._unusual(event, mark):
+                continue
             if noted and noted.pop(tid, False):
                 event.after_skip = True
             append(event)
-            room -= 1
-        self.skipped += skipped
+            kept += 1
+            if self.cut:
+                break
+        self.skipped += num - first_num - kept
         return pos, num
+
+    def _unusual(self, event: Event, mark: int) -> bool:
+        """The rare marks, for an event about to be kept: True when it must be skipped after
+        all (a generic event whose syscall id was not plain; its thread is known)."""
+        tid = event.tid
+        if mark == _KEEP_IF_NAMED and event.type_name not in self.generic_names:
+            if tid in self.known or tid in self.coming:
+                self.noted[tid] = True
+                return True
+            self.coming.add(tid)
+        elif mark == _KEEP_THEN_CUT:
+            self.cut = True
+            self.coming.clear()
+        return False
