@@ -44,8 +44,10 @@ class HttpReceiver:
     really sees the receiver go away, as it would with a crashed falcosidekick.
     """
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, keep_bodies: bool = True) -> None:
         self.port = port or free_port()
+        self.keep_bodies = keep_bodies
+        """False: keep only each body's ``uuid`` (the soak bench measures lanner's memory)."""
         self.bodies: list[dict[str, Any]] = []
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.status = 200
@@ -85,7 +87,10 @@ class HttpReceiver:
                 status = receiver.status
                 if 200 <= status < 300:
                     with receiver._lock:
-                        receiver.bodies.append(json.loads(data))
+                        body = json.loads(data)
+                        if not receiver.keep_bodies:
+                            body = {"uuid": body.get("uuid")}
+                        receiver.bodies.append(body)
                         receiver.requests.append((self.path, dict(self.headers.items())))
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
