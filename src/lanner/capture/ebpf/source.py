@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import struct
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -29,7 +30,7 @@ from lanner.capture.ebpf.layout import MAX_CPUS, Globals
 from lanner.capture.ebpf.libbpf import BpfError, BpfObject, num_possible_cpus
 from lanner.capture.ebpf.ring import RingReader
 from lanner.events.event import Event
-from lanner.events.table import event_info
+from lanner.events.table import EVENT_TABLE
 
 PROBE_OBJECT = Path(__file__).with_name("probe.bpf.o")
 KERNEL_BTF = Path("/sys/kernel/btf/vmlinux")
@@ -38,6 +39,7 @@ TRACEFS_SYSCALLS = (
     Path("/sys/kernel/debug/tracing/events/syscalls"),
 )
 HEADER_LEN = 26
+_RECORD_HEADER = struct.Struct("<QQIHI")  # ts, tid, len, code, nparams
 DEFAULT_MODE = "raw"
 _CAP_BPF = 39
 _CAP_SYS_ADMIN = 21
@@ -232,23 +234,26 @@ class ProbeSource:
     def decode(self, records: list[bytes]) -> list[Event]:
         """Event objects for raw records; params stay undecoded until asked for."""
         events: list[Event] = []
+        append = events.append
         num = self._num
+        unpack = _RECORD_HEADER.unpack_from
+        table = EVENT_TABLE
+        table_size = len(table)
+        bad = 0
         for rec in records:
             size = len(rec)
             if size < HEADER_LEN:
-                self._undecodable += 1
+                bad += 1
                 continue
-            ts = int.from_bytes(rec[0:8], "little")
-            tid = int.from_bytes(rec[8:16], "little")
-            code = rec[20] | rec[21] << 8
-            nparams = int.from_bytes(rec[22:26], "little")
-            info = event_info(code)
+            ts, tid, _length, code, nparams = unpack(rec)
+            info = table[code] if code < table_size else None
             # the probe always writes an event's full table layout: anything else is corrupt
             if info is None or nparams != info.nparams or HEADER_LEN + 2 * nparams > size:
-                self._undecodable += 1
+                bad += 1
                 continue
             num += 1
-            events.append(Event(num, ts, tid, 0, info, nparams, rec, HEADER_LEN, size))
+            append(Event(num, ts, tid, 0, info, nparams, rec, HEADER_LEN, size))
+        self._undecodable += bad
         self._num = num
         return events
 
