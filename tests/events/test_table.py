@@ -128,3 +128,46 @@ def test_signatures_agree_with_sysdig_event_list() -> None:
         if not any(_same_signature(name, sig, theirs) for sig in candidates):
             mismatches.append(line)
     assert mismatches == [], mismatches
+
+
+# Exit events the probe writes in their modern layout (all arguments on the exit event): the
+# table lists those params after the ones older captures carry, so old files still read.
+MODERN_EXIT_PARAMS = {
+    5: ["res", "fd"],
+    7: ["res", "data", "fd", "size"],
+    23: ["res", "tuple", "fd", "addr"],
+    25: ["res", "fd", "backlog"],
+    129: ["res", "pid", "sig"],
+    241: ["res", "fd", "nstype"],
+    277: ["res", "path", "mode"],
+    285: ["res", "flags"],
+    389: ["fd", "tuple", "queuepct", "queuelen", "queuemax", "flags"],
+}
+
+
+def test_modern_exit_layouts() -> None:
+    for code, names in MODERN_EXIT_PARAMS.items():
+        info = event_info(code)
+        assert info is not None and info.direction == "<"
+        assert [p.name for p in info.params] == names, code
+    unshare = event_info(285)
+    assert unshare is not None and unshare.params[1].flag_table == "clone_flags"
+
+
+def test_an_old_capture_with_fewer_exit_params_still_reads() -> None:
+    import struct
+
+    from lanner.capture.scap import ScapReader
+    from lanner.capture.scap_write import machine_info_block, section_header_block
+
+    # a V1 event block (no nparams in the header) of a close exit with only `res`, as
+    # captures made before the modern layouts hold it
+    body = struct.pack("<HQQIH", 0, 1_000, 42, 22 + 2 + 8, 5) + struct.pack("<Hq", 8, 0)
+    total = 12 + len(body) + (-len(body) % 4)
+    block = struct.pack("<II", 0x204, total) + body + bytes(-len(body) % 4)
+    data = section_header_block() + machine_info_block() + block + struct.pack("<I", total)
+    events = [e for item in ScapReader(data) if isinstance(item, list) for e in item]
+    assert len(events) == 1
+    (close,) = events
+    assert close.nparams == 1 and close.param_by_name("res") == 0
+    assert close.param_index("fd") is None and close.param_by_name("fd") is None
