@@ -115,6 +115,13 @@ def live() -> Iterator[LiveSession]:
     try:
         yield LiveSession(run, scratch)
     finally:
-        run.stop()
+        # Scenario results were read while it ran; only make sure it goes, even on a loaded
+        # machine where draining the ring takes a while.
+        run.proc.terminate()
+        try:
+            run.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            run.proc.kill()
+            run.proc.wait()
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
