@@ -126,6 +126,7 @@ class DetectionEngine:
             codes,
             wanted_generic=self.wanted_generic(),
             neutral_codes=parser.neutral_codes(),
+            quiet_codes=parser.quiet_codes(),
             known_tids=self.state.threads.threads,
             barrier_codes=parser.barrier_codes(),
         )

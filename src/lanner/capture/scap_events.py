@@ -9,6 +9,7 @@ change what the state parser would have done, so:
   * an event of a code the parser ignores altogether (`neutral_codes`) is simply dropped;
   * any other skipped event would have broken its thread's pending enter/exit pair: the next
     event of that thread that is delivered carries `after_skip` and the parser does it then;
+  * events that take no part in pairing (`quiet_codes`) are skipped without a note;
   * a skipped event would also have made an unknown thread known, so an event whose thread is
     not in `known_tids` (a live view of the state's table) is delivered instead of skipped --
     and then its thread counts as known, since processing that event will make it so;
@@ -41,7 +42,7 @@ _V1_MIN_BLOCK = 36  # block header, event header, trailing length
 _V2_MIN_BLOCK = 40
 
 # Selection marks, one byte per u16 code: below _KEEP means skip.
-_SKIP, _SKIP_NOTED, _KEEP, _KEEP_IF_NAMED, _KEEP_THEN_CUT = 0, 1, 2, 3, 4
+_SKIP, _SKIP_NOTED, _SKIP_IF_KNOWN, _KEEP, _KEEP_IF_NAMED, _KEEP_THEN_CUT = 0, 1, 2, 3, 4, 5
 _KEEP_ALL = bytes([_KEEP]) * 65536
 
 
@@ -54,6 +55,8 @@ class EventSelection:
     """Syscall names of the generic events (codes 0/1) to keep when those codes are wanted;
     None keeps them all."""
     neutral_codes: Collection[int] = ()
+    quiet_codes: Collection[int] = ()
+    """Codes whose events may be skipped without a note, once their thread is known."""
     known_tids: Container[int] | None = None
     """Threads the consumer already knows (read live); None: assume all are known."""
     barrier_codes: Collection[int] = field(default=())
@@ -64,6 +67,9 @@ class EventSelection:
         for code in self.neutral_codes:
             if 0 <= code < TABLE_SIZE:
                 marks[code] = _SKIP
+        for code in self.quiet_codes:
+            if 0 <= code < TABLE_SIZE:
+                marks[code] = _SKIP_IF_KNOWN
         for code in self.wanted_codes:
             if 0 <= code < TABLE_SIZE:
                 marks[code] = _KEEP
@@ -145,9 +151,9 @@ class EventRuns:
         if mark == _KEEP_IF_NAMED:
             keep = event.type_name in self.generic_names or not self._known(tid)
         else:
-            keep = mark >= _KEEP or (mark == _SKIP_NOTED and not self._known(tid))
+            keep = mark >= _KEEP or (mark != _SKIP and not self._known(tid))
         if not keep:
-            if mark != _SKIP:
+            if mark == _SKIP_NOTED:
                 self.noted[tid] = True
             self.skipped += 1
             return False
@@ -195,7 +201,7 @@ class EventRuns:
                 # Unwanted: count it, number it, note its thread, move on without decoding it
                 # -- unless its thread is unknown (see the module docstring).
                 if not mark or tid in known or tid in coming:
-                    if mark:
+                    if mark == _SKIP_NOTED:
                         noted[tid] = True
                     num += 1
                     counts[code] += 1
@@ -261,7 +267,7 @@ class EventRuns:
             mark = marks[code]
             if mark < _KEEP:
                 if not mark or tid in known or tid in coming:
-                    if mark:
+                    if mark == _SKIP_NOTED:
                         noted[tid] = True
                     num += 1
                     counts[code] += 1

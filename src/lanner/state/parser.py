@@ -180,24 +180,32 @@ class StateParser(FdParsers):
         thread's next event it delivers (`Event.after_skip`), which keeps the pairing exact.
         """
         names = {name for name, _direction in self._handlers}
-        codes = {code for name in names for code in codes_for_name(name)}
-        # A skipped event breaks its thread's pairing; these must not, so they are never skipped.
-        for name in _NO_PAIRING_RESET:
-            for code in codes_for_name(name):
-                info = event_info(code)
-                if info is not None and not info.flags & EF_SKIPPARSERESET:
-                    codes.add(code)
-        return frozenset(codes)
+        return frozenset(code for name in names for code in codes_for_name(name))
+
+    def quiet_codes(self) -> frozenset[int]:
+        """The event codes whose only effect is to make their thread known (no handler, no
+        part in enter/exit pairing, like the newer switch event): a source may skip them
+        without a note when their thread is known."""
+        return frozenset(
+            info.code
+            for info in EVENT_TABLE
+            if (spec := self._spec_or_new(info)).mode == 0
+            and not spec.pairs
+            and spec.handler is None
+        )
 
     def neutral_codes(self) -> frozenset[int]:
         """The event codes the parser ignores altogether (no handler, no effect on enter/exit
         pairing): a source may skip them without a trace."""
         neutral = []
         for info in EVENT_TABLE:
-            spec = self._specs.get(info.code) or self._spec_for(info.code, info)
+            spec = self._spec_or_new(info)
             if spec.mode in (1, 2) and spec.handler is None:
                 neutral.append(info.code)
         return frozenset(neutral)
+
+    def _spec_or_new(self, info: Any) -> _CodeSpec:
+        return self._specs.get(info.code) or self._spec_for(info.code, info)
 
     def barrier_codes(self) -> frozenset[int]:
         """The event codes whose handling may remove threads from the table (a selective
