@@ -88,10 +88,11 @@ class HttpReceiver:
                 if 200 <= status < 300:
                     with receiver._lock:
                         body = json.loads(data)
-                        if not receiver.keep_bodies:
+                        if receiver.keep_bodies:
+                            receiver.requests.append((self.path, dict(self.headers.items())))
+                        else:
                             body = {"uuid": body.get("uuid")}
                         receiver.bodies.append(body)
-                        receiver.requests.append((self.path, dict(self.headers.items())))
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
