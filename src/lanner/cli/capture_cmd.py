@@ -120,6 +120,7 @@ def capture(  # noqa: PLR0917 (typer maps parameters to options)
         )
         sys.stderr.flush()
     stop = False
+    write_error: OSError | None = None
 
     def on_stop(_signum: int, _frame: FrameType | None) -> None:
         nonlocal stop
@@ -159,12 +160,19 @@ def capture(  # noqa: PLR0917 (typer maps parameters to options)
                 sys.stderr.flush()
         while events := source.poll():  # what the kernel already wrote
             take(events)
+    except OSError as exc:  # disk full, file system gone...
+        write_error = exc
     finally:
         stats = source.stats()
         source.close()
-        writer.close()
+        try:
+            writer.close()
+        except OSError as exc:
+            write_error = write_error or exc
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if write_error is not None:
+        fail(f"{write}: write failed after {writer.events} events: {write_error.strerror}")
     if progress:
         sys.stderr.write("\n")
     if not quiet:
