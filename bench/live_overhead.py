@@ -155,10 +155,10 @@ class Consumer:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
-        rest = self.src.poll(1 << 20)
-        self.events += len(rest)
-        if self.engine is not None and rest:
-            self.engine.process_batch(rest)
+        while rest := self.src.poll():  # the backlog, in the agent's batch size
+            self.events += len(rest)
+            if self.engine is not None:
+                self.engine.process_batch(rest)
 
 
 def timed(cmd: list[str]) -> float:
@@ -167,9 +167,10 @@ def timed(cmd: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-def rss_mib() -> float:
+def rss_mib(field: str = "VmRSS") -> float:
+    """This process's resident memory (VmRSS), or its peak (VmHWM), in MiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -298,7 +299,8 @@ def main() -> None:
                 targets = [int(x) for x in args.sweep.split(",")]
                 sweep(src, selection, agent, exe, targets, args.sweep_seconds)
         print(
-            f"agent RSS: {rss_mib():.0f} MiB (Python + libs before the probe: {rss_start:.0f} MiB)"
+            f"bench process RSS: {rss_mib():.0f} MiB now, peak {rss_mib('VmHWM'):.0f} MiB "
+            f"({len(sources)} probes loaded; Python + libs before them: {rss_start:.0f} MiB)"
         )
         if agent is not None:
             print(f"alerts raised during the runs: {agent.alerts}")
