@@ -233,6 +233,22 @@ _SPECIAL_DECODERS: dict[ParamType, Decoder] = {
 _DECODERS = _decoders()
 
 
+_SIGNED_FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
+_UNSIGNED_FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
+
+
+def fixed_format(ptype: ParamType, size: int) -> str | None:
+    """The struct format character that decodes a `size`-byte value of `ptype` exactly as
+    `decode_typed` does, for integer types at their usual sizes; None otherwise."""
+    if ptype in SIGNED_TYPES:
+        if ptype == ParamType.FD and size == 4:
+            return "I"  # old drivers' 32-bit fds read unsigned, as in decode_typed
+        return _SIGNED_FORMATS.get(size)
+    if ptype in UNSIGNED_TYPES:
+        return _UNSIGNED_FORMATS.get(size)
+    return None
+
+
 def decode_param(info: ParamInfo, raw: bytes) -> Any:
     """Decode one parameter's bytes according to its table entry."""
     return decode_typed(info.type, raw, info.flag_table)
