@@ -6,6 +6,7 @@ a durable spool and an HTTP sink, printing ``published <id>`` once each publish 
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -29,14 +30,20 @@ def main() -> None:
         batch_size=8,
         log=lambda m: print(f"log {m}", file=sys.stderr, flush=True),
     )
+    stop = []
+    # lanner's SIGTERM path: stop producing, then close the dispatcher (workers get
+    # alerts.shutdown_timeout to deliver; the rest stays in the spool).
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.append(True))
     print("started", flush=True)
     for n in range(int(first), int(first) + int(count)):
+        if stop:
+            break
         alert = make_alert(n)
         dispatcher(alert)
         print(f"published {alert.id}", flush=True)
         time.sleep(float(interval))
-    idle = dispatcher.wait_idle(20)
-    dispatcher.close()
+    idle = False if stop else dispatcher.wait_idle(20)
+    dispatcher.close(timeout=1.0)
     print(f"done idle={idle}", flush=True)
 
 

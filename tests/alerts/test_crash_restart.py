@@ -22,6 +22,7 @@ class _Driver:
         self.proc = subprocess.Popen(
             [sys.executable, str(DRIVER), str(spool), url, str(first), str(count), str(interval)],
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
         self.published: list[str] = []
@@ -80,5 +81,30 @@ def test_sigkill_then_restart_loses_nothing(tmp_path: Path) -> None:
         assert unique[-len(second.published) :] == second.published
         assert len(unique) - len(accepted) - len(second.published) in (0, 1)
         assert len(got) - len(unique) <= 8  # at most the batch in flight when killed
+    finally:
+        receiver.stop()
+
+
+def test_sigterm_keeps_the_backlog_for_the_next_run(tmp_path: Path) -> None:
+    spool = tmp_path / "spool.db"
+    receiver = HttpReceiver()  # down for the whole first run
+    try:
+        first = _Driver(spool, receiver.url, 0, 10_000, 0.002)
+        first.wait_published(50)
+        started = time.monotonic()
+        first.proc.send_signal(signal.SIGTERM)
+        first.finish(timeout=30)
+        assert time.monotonic() - started < 10  # a dead receiver does not hold the shutdown
+        assert first.proc.stderr is not None
+        err = first.proc.stderr.read()
+        assert "not delivered yet, kept in" in err and str(spool) in err
+        accepted = list(first.published)
+        receiver.start()
+        second = _Driver(spool, receiver.url, 100_000, 5, 0.0)
+        second.finish()
+        got = [b["uuid"] for b in receiver.snapshot()]
+        assert got[: len(accepted)] == accepted  # the backlog first, in order, none lost
+        assert got[-5:] == second.published
+        assert len(got) - len(accepted) - 5 in (0, 1)
     finally:
         receiver.stop()
