@@ -157,20 +157,29 @@ class DetectionEngine:
         stats.events += max(len(events), getattr(events, "read", 0))
         if not events:
             return
-        process = self.state.process
+        process = self.state.batch_processor()
         run = self.ruleset.run
-        legacy = self.legacy_events
         delivered = 0
-        for event in events:
-            process(event)
-            # Exit events (odd codes) are always delivered; the check is cheap on the common path.
-            if event.direction == ">" and not should_deliver(event, legacy):
-                continue
-            delivered += 1
-            matched = run(event)
-            if matched:
-                for rule in matched:
-                    self._emit(rule, event)
+        if self.legacy_events:
+            # Every event goes to the rules.
+            for event in events:
+                process(event)
+                matched = run(event)
+                if matched:
+                    for rule in matched:
+                        self._emit(rule, event)
+            delivered = len(events)
+        else:
+            for event in events:
+                process(event)
+                # Exit events are always delivered; the check is cheap on the common path.
+                if event.direction == ">" and not should_deliver(event, False):
+                    continue
+                delivered += 1
+                matched = run(event)
+                if matched:
+                    for rule in matched:
+                        self._emit(rule, event)
         for consumer in self.consumers:
             consumer.process_batch(events)
         stats.delivered += delivered

@@ -105,8 +105,15 @@ class State:
             self.link_thread_groups()
         self.parser.process(event)
 
+    def batch_processor(self) -> Callable[[Any], None]:
+        """The per-event entry point for a batch: `process` without its per-event check for
+        pending snapshot records (seeding happens between batches, never inside one)."""
+        if not self._seeded_links:
+            self.link_thread_groups()
+        return self.parser.process
+
     def process_batch(self, events: Iterable[Any]) -> None:
-        process = self.process
+        process = self.batch_processor()
         for event in events:
             process(event)
 
