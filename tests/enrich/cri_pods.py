@@ -50,9 +50,11 @@ class PodFactory:
         host_network: bool = True,
         privileged: bool = False,
         mounts: list[tuple[str, str, bool]] | None = None,
+        add_capabilities: list[str] | None = None,
     ) -> RunningPod:
         """A pod with one busybox container running `command` (a sleep loop by default).
-        mounts: (host path, container path, read-only)."""
+        mounts: (host path, container path, read-only); add_capabilities: names as a kubelet
+        sends them ("SYS_ADMIN", no CAP_ prefix) added to the runtime's default set."""
         uid = str(uuid.uuid4())
         labels = {
             "io.kubernetes.pod.name": pod_name,
@@ -100,6 +102,7 @@ class PodFactory:
             linux=cri.LinuxContainerConfig(
                 security_context=cri.LinuxContainerSecurityContext(
                     privileged=privileged,
+                    capabilities=cri.Capability(add_capabilities=add_capabilities or []),
                     namespace_options=cri.NamespaceOption(
                         network=mode, pid=cri.CONTAINER, ipc=cri.POD
                     ),
