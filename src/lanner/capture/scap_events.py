@@ -192,16 +192,19 @@ class EventRuns:
         append = batch.append
         first_num = num
         kept = 0
-        while kept < room and pos + _V2_MIN_BLOCK <= limit:
+        # Loop invariants as locals: this loop runs once per event of the capture.
+        block_kind, min_block, keep, skip_noted = EV_V2_BLOCK, _V2_MIN_BLOCK, _KEEP, _SKIP_NOTED
+        last = limit - min_block
+        while pos <= last and kept < room:
             block_type, total, tid, code = head(buf, pos)
-            if block_type != EV_V2_BLOCK or pos + total > limit or total < _V2_MIN_BLOCK:
+            if block_type != block_kind or pos + total > limit or total < min_block:
                 break
             mark = marks[code]
-            if mark < _KEEP:
+            if mark < keep:
                 # Unwanted: count it, number it, note its thread, move on without decoding it
                 # -- unless its thread is unknown (see the module docstring).
                 if not mark or tid in known or tid in coming:
-                    if mark == _SKIP_NOTED:
+                    if mark == skip_noted:
                         noted[tid] = True
                     num += 1
                     counts[code] += 1
@@ -260,14 +263,19 @@ class EventRuns:
         append = batch.append
         first_num = num
         kept = 0
-        while kept < room and pos + _V1_MIN_BLOCK <= limit:
+        # Loop invariants as locals: this loop runs once per event of the capture.
+        block_kind, min_block, keep, skip_noted = EV_BLOCK, _V1_MIN_BLOCK, _KEEP, _SKIP_NOTED
+        last = limit - min_block
+        while pos <= last and kept < room:
             block_type, total, tid, code = head(buf, pos)
-            if block_type != EV_BLOCK or pos + total > limit or total < _V1_MIN_BLOCK:
+            if block_type != block_kind or pos + total > limit or total < min_block:
                 break
             mark = marks[code]
-            if mark < _KEEP:
+            if mark < keep:
+                # Unwanted: count it, number it, note its thread, move on without decoding it
+                # -- unless its thread is unknown (see the module docstring).
                 if not mark or tid in known or tid in coming:
-                    if mark == _SKIP_NOTED:
+                    if mark == skip_noted:
                         noted[tid] = True
                     num += 1
                     counts[code] += 1

@@ -262,18 +262,20 @@ class StateParser(FdParsers):
                 spec.handler(event, None)
             return
         tid = event.tid
-        thread = self.threads.threads.get(tid)
-        self.threads.lookups += 1
+        table = self.threads
+        thread = table.threads.get(tid)
+        table.lookups += 1
         if thread is None and mode == 0:
             thread = make_unknown_thread(tid)
-            self.threads.add(thread)
+            table.add(thread)
             self.unknown_threads += 1
         if event.after_skip:
             thread = self._after_skip(tid, thread)
         event.thread = thread
+        handler = spec.handler
         if thread is None or mode == 1:
-            if spec.handler is not None:
-                spec.handler(event, thread)
+            if handler is not None:
+                handler(event, thread)
             return
         thread.lastevent_ts = event.ts
         if not spec.pairs:
@@ -292,7 +294,6 @@ class StateParser(FdParsers):
                 event.fdnum = -1
         else:
             self._pair_exit(event, thread, spec)
-        handler = spec.handler
         fd = event.fd
         if handler is None:
             # fd.name_changed describes this event only.

@@ -65,10 +65,16 @@ def ret(event: Any) -> int:
 def pget(event: Any, name: str) -> Any:
     """A parameter by name, falling back to the enter event when this event lacks it or
     carries it empty; None when neither has it."""
-    value = event.param_by_name(name)
-    if value is None and event.enter is not None:
-        value = event.enter.param_by_name(name)
-    return value
+    # Inlined Event.param_by_name (a hot path): this event's own value first.
+    index = event.info.param_names.get(name)
+    if index is not None and index < event.nparams:
+        value = event.param(index)
+        if value is not None:
+            return value
+    enter = event.enter
+    if enter is None or enter is event:
+        return None
+    return enter.param_by_name(name)
 
 
 def own(event: Any, name: str) -> Any:
