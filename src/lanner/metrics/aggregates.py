@@ -363,7 +363,11 @@ class MetricsEngine:
 
     def _connect(self, event: Any, res: int, container: str, proc: str) -> None:
         enter = event.enter
-        addr = enter.param_by_name("addr") if enter is not None else None
+        # The exit carries the address too (modern layout, the live probe); otherwise
+        # param_by_name falls back to the enter event's.
+        addr = event.param_by_name("addr")
+        if getattr(addr, "family", None) not in (AF_INET, AF_INET6) and enter is not None:
+            addr = enter.param_by_name("addr")
         family = getattr(addr, "family", None)
         ip, port = getattr(addr, "addr", None), getattr(addr, "port", None)
         if family not in (AF_INET, AF_INET6):

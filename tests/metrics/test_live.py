@@ -1,0 +1,266 @@
+"""Live ground truth: real clients against real nginx and MariaDB while the eBPF probe feeds
+the state layer and the metrics engine, as `lanner run` does. The clients' own counts are the
+truth: lanner's must equal them, error replies must count as errors, queries come normalised,
+and latency percentiles agree with the client's within the tolerance below.
+
+What is compared is the client side (curl, wrk, the mariadb client, a Python client): the
+probe has no filler for writev, which nginx answers with, so nginx's own replies are not seen
+live (the offline proxy tests cover the server side).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from lanner.metrics.histogram import merged
+from lanner.metrics.spread import backend_spread
+from lanner.capture.ebpf.source import ProbeSource
+from tests.metrics.live import LiveMetrics, open_probe
+from tests.metrics.servers import require
+
+pytestmark = [pytest.mark.bpf, pytest.mark.slow]
+
+# Lanner times a client exchange from the request's write to the reply's first read; the
+# client from its send to its full read (and its own bookkeeping). On loopback: within 1 ms
+# plus 30 % of the client's value.
+LATENCY_SLACK_S = 0.001
+LATENCY_SLACK_RATIO = 0.30
+RING = 128 << 20  # room for a burst of wrk without drops while Python catches up
+
+
+@pytest.fixture(scope="module")
+def probe() -> Iterator[ProbeSource]:
+    source = open_probe(ring_bytes=RING)
+    yield source
+    source.close()
+
+
+def _close_enough(ours_ns: float | None, theirs_s: float) -> bool:
+    assert ours_ns is not None
+    return abs(ours_ns / 1e9 - theirs_s) <= LATENCY_SLACK_S + LATENCY_SLACK_RATIO * theirs_s
+
+
+def _quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def test_curl_against_nginx_counts_statuses_errors_and_latency(
+    probe: ProbeSource, nginx_port: int
+) -> None:
+    curl = require("curl")
+    plan = ["/ok"] * 40 + [f"/items/{i}" for i in range(30)] + ["/missing"] * 12 + ["/boom"] * 8
+    urls = [f"http://127.0.0.1:{nginx_port}{path}" for path in plan]
+    with LiveMetrics(probe) as live:
+        output = subprocess.run(
+            [curl, "-s", "-w", "CODE:%{http_code} T:%{time_total}\\n", *urls],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    replies = re.findall(r"CODE:(\d{3}) T:([0-9.]+)", output)
+    assert len(replies) == len(plan)
+    client_statuses = Counter(int(code) for code, _t in replies)
+    series = {k[4]: s for k, s in live.engine.http.items() if k[1] == "curl" and k[2] == "client"}
+    assert {path: s.requests for path, s in series.items()} == {
+        "/ok": 40,
+        "/items/{num}": 30,
+        "/missing": 12,
+        "/boom": 8,
+    }
+    ours: Counter[int] = Counter()
+    for stats in series.values():
+        ours.update(stats.statuses)
+    assert ours == client_statuses == Counter({200: 70, 404: 12, 500: 8})
+    assert sum(s.errors for s in series.values()) == 20
+    hist = merged(s.latency for s in series.values())
+    times = [float(t) for _code, t in replies]
+    for q in (0.5, 0.9):
+        assert _close_enough(hist.quantile(q), _quantile(times, q)), (q, hist.quantile(q))
+
+
+def _wrk_summary(output: str) -> tuple[int, dict[str, float]]:
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    units = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+    percentiles = {
+        pct: float(value) * units[unit]
+        for pct, value, unit in re.findall(r"^\s+(50|90)%\s+([0-9.]+)(us|ms|s)\s*$", output, re.M)
+    }
+    return total, percentiles
+
+
+def test_wrk_load_on_nginx_is_counted_exactly(probe: ProbeSource, nginx_port: int) -> None:
+    wrk = require("wrk")
+    with LiveMetrics(probe) as live:
+        output = subprocess.run(
+            [wrk, "-t1", "-c2", "-d1s", "--latency", f"http://127.0.0.1:{nginx_port}/ok"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    total, percentiles = _wrk_summary(output)
+    assert total > 1000, output
+    stats = live.engine.http[("host", "wrk", "client", "GET", "/ok")]
+    assert stats.requests == total
+    assert dict(stats.statuses) == {200: total} and stats.errors == 0
+    assert _close_enough(stats.latency.quantile(0.5), percentiles["50"]), (
+        stats.latency.quantile(0.5),
+        output,
+    )
+
+
+def test_mariadb_client_queries_errors_rows_and_normalisation(
+    probe: ProbeSource, mariadb_port: int
+) -> None:
+    client = require("mariadb")
+    statements = ["CREATE DATABASE IF NOT EXISTS live;", "USE live;"]
+    statements.append("CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY, name VARCHAR(20));")
+    statements.append("DELETE FROM t;")
+    statements += [f"INSERT INTO t VALUES ({i}, 'name {i}');" for i in range(25)]
+    statements += [f"SELECT name FROM t WHERE id = {i};" for i in range(15)]
+    statements += [f"SELEC broken {i};" for i in range(4)]
+    statements += ["SELECT id, name FROM t WHERE id < 9;", "SELECT * FROM missing_table;"]
+    command = [client, "--protocol=TCP", "-h", "127.0.0.1", "-P", str(mariadb_port)]
+    command += ["-u", "root", "--skip-ssl", "--force", "--batch"]
+    with LiveMetrics(probe) as live:
+        result = subprocess.run(
+            command,
+            input="\n".join(statements),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,  # the bad statements make the client exit non-zero
+        )
+    client_errors = result.stderr.count("ERROR ")
+    assert client_errors == 5, result.stderr
+    for proc, role in (("mariadb", "client"), ("mariadbd", "server")):
+        series = {(k[3], k[4]): s for k, s in live.engine.mysql.items() if k[1:3] == (proc, role)}
+        inserts = series[("query", "INSERT INTO t VALUES (?+)")]
+        assert (inserts.queries, inserts.rows, inserts.error_count) == (25, 25, 0), proc
+        point = series[("query", "SELECT name FROM t WHERE id = ?")]
+        assert (point.queries, point.rows, point.latency.count) == (15, 15, 15), proc
+        bad = series[("query", "SELEC broken ?")]
+        assert (bad.queries, dict(bad.errors)) == (4, {"1064": 4}), proc
+        assert series[("query", "SELECT id, name FROM t WHERE id < ?")].rows == 9, proc
+        assert dict(series[("query", "SELECT * FROM missing_table")].errors) == {"1146": 1}
+        assert sum(s.error_count for s in series.values()) == client_errors, proc
+
+
+# ---- failing backends versus a skewed spread --------------------------------------------
+
+
+def _serve(listener: socket.socket, reset: bool, stop: threading.Event) -> None:
+    listener.settimeout(0.2)
+    while not stop.is_set():
+        try:
+            conn, _addr = listener.accept()
+        except TimeoutError:
+            continue
+        except OSError:  # the listener closed at teardown
+            return
+        with conn:
+            if reset:  # SO_LINGER 0: close sends a RST instead of a FIN
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                continue
+            conn.recv(64)
+            conn.sendall(b"pong")
+
+
+@pytest.fixture
+def backends() -> Iterator[int]:
+    """One service port on three loopback addresses: .2 answers, .3 refuses (nothing
+    listens there), .4 resets every connection; and a second port answered on .5, .6, .7."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.2", 0))
+        port = probe.getsockname()[1]
+    stop = threading.Event()
+    listeners = []
+    threads: list[threading.Thread] = []
+    plan = [("127.0.0.2", port, False), ("127.0.0.4", port, True)]
+    plan += [(f"127.0.0.{n}", port + 1, False) for n in (5, 6, 7)]
+    for host, p, reset in plan:
+        listener = socket.socket()
+        listener.bind((host, p))
+        listener.listen(64)
+        listeners.append(listener)
+        threads.append(threading.Thread(target=_serve, args=(listener, reset, stop), daemon=True))
+        threads[-1].start()
+    yield port
+    stop.set()
+    for thread in threads:
+        thread.join(5)
+    for listener in listeners:
+        listener.close()
+
+
+CLIENT = """
+import socket, sys
+port, rounds = int(sys.argv[1]), int(sys.argv[2])
+targets = [("127.0.0.2", port), ("127.0.0.3", port), ("127.0.0.4", port)]
+targets += [("127.0.0.5", port + 1)] * 10 + [("127.0.0.6", port + 1), ("127.0.0.7", port + 1)]
+outcomes = {}
+for _ in range(rounds):
+    for target in targets:
+        try:
+            with socket.create_connection(target) as sock:  # blocking: connect reports
+                sock.sendall(b"ping")
+                data = sock.recv(64)
+                outcome = "ok" if data == b"pong" else "closed"
+        except ConnectionRefusedError:
+            outcome = "refused"
+        except (ConnectionResetError, BrokenPipeError):
+            outcome = "reset"
+        key = f"{target[0]} {outcome}"
+        outcomes[key] = outcomes.get(key, 0) + 1
+print(outcomes)
+"""
+
+
+def test_refusing_and_resetting_backends_are_failures_not_skew(
+    probe: ProbeSource, backends: int
+) -> None:
+    port, rounds = backends, 6
+    with LiveMetrics(probe) as live:
+        output = subprocess.run(
+            [sys.executable, "-c", CLIENT, str(port), str(rounds)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    outcomes = eval(output)  # the client's own dict of counts
+    assert outcomes == {
+        "127.0.0.2 ok": rounds,
+        "127.0.0.3 refused": rounds,
+        "127.0.0.4 reset": rounds,
+        "127.0.0.5 ok": 10 * rounds,
+        "127.0.0.6 ok": rounds,
+        "127.0.0.7 ok": rounds,
+    }
+    peers = {
+        (ip, p): peer
+        for (_c, proc, role, ip, p), peer in live.engine.peers.items()
+        if role == "client" and proc.startswith("python")
+    }
+    refused = peers[("127.0.0.3", port)]
+    assert (refused.connect_attempts, dict(refused.connect_failed)) == (
+        rounds,
+        {"ECONNREFUSED": rounds},
+    )
+    reset = peers[("127.0.0.4", port)]
+    assert (reset.connect_ok, reset.resets) == (rounds, rounds)
+    healthy = peers[("127.0.0.2", port)]
+    assert (healthy.connect_ok, healthy.resets, dict(healthy.connect_failed)) == (rounds, 0, {})
+    spreads = {s.port: s for s in backend_spread(live.engine) if s.proc.startswith("python")}
+    assert spreads[port].verdict == "failing"
+    assert {b.ip for b in spreads[port].failing} == {"127.0.0.3", "127.0.0.4"}
+    assert spreads[port + 1].verdict == "skewed"
+    assert not spreads[port + 1].failing
