@@ -21,9 +21,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from lanner.capture.ebpf.source import ProbeSource
 from lanner.metrics.histogram import merged
 from lanner.metrics.spread import backend_spread
-from lanner.capture.ebpf.source import ProbeSource
 from tests.metrics.live import LiveMetrics, open_probe
 from tests.metrics.servers import require
 
