@@ -232,6 +232,36 @@ def sweep(  # noqa: PLR0917
         )
 
 
+def agent_rss(seconds: float, loads: dict[str, list[str]]) -> None:
+    """Peak RSS of a real `lanner run -r falco_rules.yaml` while the loads run in a loop."""
+    import sys
+
+    with tempfile.TemporaryDirectory() as state_dir:
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "lanner", "run", "-r", str(STABLE), "--duration", str(seconds),
+             "-o", "stdout_output.enabled=false"],
+            env={**os.environ, "LANNER_STATE_DIR": state_dir},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        status = Path(f"/proc/{agent.pid}/status")
+        time.sleep(min(8.0, seconds / 3))  # load + attach
+        peak = 0.0
+        runs = 0
+        while agent.poll() is None:
+            for cmd in loads.values():
+                if agent.poll() is not None:
+                    break
+                subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL)
+                runs += 1
+                try:
+                    for line in status.read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            peak = max(peak, int(line.split()[1]) / 1024)
+                except OSError:
+                    break
+        print(f"lanner run (stable ruleset) peak RSS: {peak:.0f} MiB over {runs} load runs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -242,6 +272,7 @@ def main() -> None:
     parser.add_argument("--modes", default="tracepoint,raw")
     parser.add_argument("--sweep", default="", help="target events/s list, 0 = max")
     parser.add_argument("--sweep-seconds", type=float, default=3.0)
+    parser.add_argument("--agent-rss", type=float, default=0, help="seconds of `lanner run`")
     args = parser.parse_args()
     reason = check_environment()
     if reason:
@@ -292,6 +323,8 @@ def main() -> None:
                 print(
                     f"{load:9} {mode:11} {med:9.3f} {med / base:6.2f} {rate:10.0f} {drops[mode]:6d}"
                 )
+        if args.agent_rss:
+            agent_rss(args.agent_rss, loads)
         if args.sweep:
             exe = compile_c(Path(tmp), "openloop", OPENLOOP_C)
             if exe is not None:
