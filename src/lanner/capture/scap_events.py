@@ -23,8 +23,9 @@ import struct
 from collections.abc import Callable, Collection, Container
 from dataclasses import dataclass, field
 
+from lanner.events._syscalls import SYSCALL_NAMES
 from lanner.events.event import Event, lengths_struct
-from lanner.events.table import EVENT_TABLE, GENERIC_E, GENERIC_X, EventInfo, syscall_name
+from lanner.events.table import EVENT_TABLE, GENERIC_E, GENERIC_X, EventInfo
 
 __all__ = ["EV_BLOCK", "EV_V2_BLOCK", "EventRuns", "EventSelection", "infer_nparams"]
 
@@ -87,7 +88,12 @@ def _syscall_marks(names: Collection[str]) -> bytes:
     """One byte per u16 syscall id: 1 when a generic event with that id is wanted (by the
     name its type_name would have)."""
     wanted = frozenset(names)
-    return bytes((syscall_name(sc) or "<unknown>") in wanted for sc in range(65536))
+    # Ids without a name show as "<unknown>": start from that, then set the named ones.
+    marks = bytearray([1 if "<unknown>" in wanted else 0]) * 65536
+    for sc, name in enumerate(SYSCALL_NAMES):
+        if name:
+            marks[sc] = name in wanted
+    return bytes(marks)
 
 
 class _AllKnown:

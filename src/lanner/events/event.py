@@ -24,6 +24,8 @@ from lanner.events.table import (
 )
 
 _MISSING: Any = object()
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
 
 # (event, param index, param info, decoded value, plain text) -> decorated text
 ParamDecorator = Callable[["Event", int, ParamInfo, Any, str], str]
@@ -207,6 +209,18 @@ class Event:
         self._starts = starts
         return starts
 
+    def _first_raw(self) -> bytes | memoryview:
+        lens_at = self._lens_at
+        if self.info.flags & EF_LARGE_PAYLOAD:
+            first = lens_at + (self.nparams << 2)
+            stop = first + _U32.unpack_from(self._buf, lens_at)[0]
+        else:
+            first = lens_at + (self.nparams << 1)
+            stop = first + _U16.unpack_from(self._buf, lens_at)[0]
+        # As in _compute_starts: a corrupt length never reads past the event's own bytes.
+        end = self._end
+        return self._buf[first : stop if stop < end else end]
+
     def param_raw(self, i: int) -> bytes:
         """The raw bytes of parameter `i` (empty for an index past the stored params)."""
         if i < 0 or i >= self.nparams:
@@ -255,8 +269,15 @@ class Event:
             values = self._values = [_MISSING] * self.nparams
         value = values[i]
         if value is _MISSING:
-            starts = self._starts or self._compute_starts()
-            raw = self._buf[starts[i] : starts[i + 1]]
+            starts = self._starts
+            if starts is not None:
+                raw = self._buf[starts[i] : starts[i + 1]]
+            elif i == 0:
+                # The first value (often the only one read: res, fd) needs no offset list.
+                raw = self._first_raw()
+            else:
+                starts = self._compute_starts()
+                raw = self._buf[starts[i] : starts[i + 1]]
             if type(raw) is not bytes:
                 raw = bytes(raw)
             params = self.info.params
