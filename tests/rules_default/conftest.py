@@ -13,8 +13,10 @@ Helper programs run from a scratch directory outside /tmp (`live.scratch`): a pr
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -25,7 +27,6 @@ from typing import Any
 import pytest
 
 from tests.capture.bpf_support import require_bpf
-from tests.cli.test_run_live import LiveRun
 from tests.enrich.fixtures import containerd_cri
 
 __all__ = ["containerd_cri"]
@@ -33,12 +34,43 @@ __all__ = ["containerd_cri"]
 Alert = dict[str, Any]
 PYTHON = "/usr/bin/python3.11"  # a real binary (not a pyenv shim) that any uid may run
 SCRATCH_PARENT = Path("/var/lib")
-SENTINEL_RULE = "Sensitive file read by an unexpected program"
+LANNER = Path(sys.executable).with_name("lanner")
+# Detection only: no performance metrics (less work per event, fewer drops on a busy machine)
+# and no web endpoint to compete for a port with other runs.
+RUN_OPTIONS = ("-o", "metrics.enabled=false", "-o", "webserver.enabled=false")
 
 
 def token(label: str) -> str:
     """A marker unique to one scenario: lowercase, safe in argv, file names and shell."""
     return f"lt{label}{uuid.uuid4().hex[:8]}"
+
+
+class LiveRun:
+    """`lanner run --json` with the default rules, its alerts in a file as they come."""
+
+    def __init__(self, work: Path) -> None:
+        self.out = work / "alerts.jsonl"
+        self.err = work / "stderr.txt"
+        env = {**os.environ, "LANNER_STATE_DIR": str(work / "state")}
+        with self.out.open("w") as out, self.err.open("w") as err:
+            self.proc = subprocess.Popen(
+                [str(LANNER), "run", "--json", *RUN_OPTIONS], stdout=out, stderr=err, env=env
+            )
+        deadline = time.monotonic() + 90
+        while "Live capture started" not in self.err.read_text():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"lanner run did not start: {self.err.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Make sure it goes, even on a loaded machine where draining the ring takes a while."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 class LiveSession:
@@ -115,17 +147,12 @@ def live() -> Iterator[LiveSession]:
     require_bpf()
     work = Path(tempfile.mkdtemp(prefix="lanner-rules-"))
     scratch = Path(tempfile.mkdtemp(prefix="lanner-rules-", dir=SCRATCH_PARENT))
-    run = LiveRun(work)
+    run: LiveRun | None = None
     try:
+        run = LiveRun(work)
         yield LiveSession(run, scratch)
     finally:
-        # Scenario results were read while it ran; only make sure it goes, even on a loaded
-        # machine where draining the ring takes a while.
-        run.proc.terminate()
-        try:
-            run.proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            run.proc.kill()
-            run.proc.wait()
+        if run is not None:
+            run.stop()
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
