@@ -20,6 +20,8 @@ from tests.rules_default.conftest import Alert, LiveSession, none_for, only, tok
 
 pytestmark = pytest.mark.bpf
 SHELL = "Shell started in a container"
+SENSITIVE = "Sensitive file read by an unexpected program"
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 PACKAGE = "Package manager run in a container"
 CAPABILITY = "Powerful capability in a container"
 MOUNT = "Mount inside a container"
@@ -36,6 +38,7 @@ class Marks:
     privileged_twin = token("privtwin")
     mount = token("mount")
     mount_twin = token("mounttwin")
+    token_read = token("satoken")
 
 
 def acting(script: str) -> list[str]:
@@ -61,8 +64,17 @@ def alerts(live: LiveSession, pods: Any) -> list[Alert]:
     apt_get = tools / "apt-get"  # a static busybox under a package manager's name
     shutil.copy("/usr/bin/busybox", apt_get)
     live.scratch.chmod(0o755)
+    account = live.scratch / "serviceaccount"  # a stand-in for the kubelet's projected token
+    account.mkdir()
+    (account / "token").write_text(f"{Marks.token_read}\n")
 
     shell_pod = pods.start("shell-a1", NAMESPACE, command=acting(f"sh -c ': {Marks.child_shell}'"))
+    pods.start(
+        "token-g7",
+        NAMESPACE,
+        command=acting(f"cat {SA_DIR}/token"),
+        mounts=[(str(account), SA_DIR, True)],
+    )
     pods.start(
         "pkg-b2",
         NAMESPACE,
@@ -80,7 +92,7 @@ def alerts(live: LiveSession, pods: Any) -> list[Alert]:
         privileged=True,
     )
     pods.start("priv-f6", NAMESPACE, command=acting(f": {Marks.privileged_twin}"), privileged=True)
-    for mark in (Marks.child_shell, Marks.package, Marks.mount):
+    for mark in (Marks.child_shell, Marks.package, Marks.mount, f"{SA_DIR}/token"):
         live.wait_for(mark)
     pods.exec_sync(shell_pod.container_id, ["sh", "-c", f": {Marks.exec_shell}"])
     # Twins on the host: the same package tool, the same mount.
@@ -104,7 +116,9 @@ def test_exec_shell_in_a_pod(alerts: list[Alert]) -> None:
     hits = only(alerts, Marks.exec_shell, SHELL)
     fields = _pod_fields(hits[0], "shell-a1")
     assert fields["proc.cmdline"].endswith(f"-c : {Marks.exec_shell}")
-    assert fields["proc.pname"] == "runc"  # how `kubectl exec` shells start
+    # Started by runc exec, as `kubectl exec` shells are; runc may have exited (the parent is
+    # then the host's reaper) by the time the exec is seen: not a child of the entrypoint.
+    assert fields["proc.pname"] != "sh"
     assert fields["container.image.repository"] == "docker.io/library/busybox"
     assert hits[0]["priority"] == "Warning" and "T1059.004" in hits[0]["tags"]
 
@@ -158,3 +172,17 @@ def test_host_mount_and_runtime_mounts_are_quiet(alerts: list[Alert]) -> None:
         if a["rule"] == MOUNT and a["output_fields"]["proc.name"].startswith("runc")
     ]
     assert not runtime, [a["output"] for a in runtime]
+
+
+def test_service_account_token_read_in_a_pod(alerts: list[Alert]) -> None:
+    hits = [
+        a
+        for a in alerts
+        if a["rule"] == SENSITIVE
+        and a["output_fields"].get("k8s.pod.name") == "token-g7"
+        and a["output_fields"]["fd.name"] == f"{SA_DIR}/token"
+    ]
+    assert hits, sorted({(a["rule"], a["output_fields"].get("k8s.pod.name")) for a in alerts})
+    fields = _pod_fields(hits[0], "token-g7")
+    assert fields["proc.cmdline"].endswith(f" {SA_DIR}/token")  # busybox: "exe ..."
+    assert "T1552.001" in hits[0]["tags"]
