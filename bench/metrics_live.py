@@ -130,7 +130,7 @@ def main() -> None:
         median = statistics.median(rates[config])
         written = sum(w for w, _d in kernel[config])
         dropped = sum(d for _w, d in kernel[config])
-        share = f"{100 * dropped / written:.1f}%" if written else "-"
+        share = f"{100 * dropped / (written + dropped):.1f}%" if written else "-"
         print(f"{config:>14} {median:>9.0f} {median / base:>6.2f} {written:>14} {share:>8}")
     for seen, truth in agreement:
         print(f"/metrics wrk requests {seen} vs wrk's own count {truth}")
