@@ -42,12 +42,18 @@ def test_pod_shell_and_sensitive_read_carry_container_and_pod(
                 "sh",
                 "-c",
                 "sleep 2; mkdir -p /root/.ssh; echo key > /root/.ssh/id_rsa; "
-                "cat /root/.ssh/id_rsa; sleep 30",
+                "sh -c 'cat /root/.ssh/id_rsa'; sleep 30",
             ],
             pod_name="web-7d9f",
             namespace="shop",
         )
-        _wait_for(run, lambda text: '"fd.name":"/root/.ssh/id_rsa"' in text)
+        _wait_for(
+            run,
+            lambda text: any(
+                '"fd.name":"/root/.ssh/id_rsa"' in line and container_id[:12] in line
+                for line in text.splitlines()
+            ),
+        )
     finally:
         alerts = run.stop()
     short = container_id[:12]
@@ -62,7 +68,9 @@ def test_pod_shell_and_sensitive_read_carry_container_and_pod(
     assert fields["k8s.pod.name"] == "web-7d9f"
     assert fields["k8s.ns.name"] == "shop"
     assert fields["container.name"] not in (None, "host")
+    # The entrypoint shell is the container's own process; the shell it starts is what alerts.
     shells = [a for a in mine if a["rule"] == "Shell started in a container"]
+    assert all(a["output_fields"]["proc.pname"] in ("sh", "exe") for a in shells)
     assert shells and shells[0]["output_fields"]["container.image.repository"]
     # The runtime setting the container up (runc init's mounts) is not an escape attempt.
     mounts = [a for a in mine if a["rule"] == "Mount inside a container"]
