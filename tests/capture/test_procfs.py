@@ -10,7 +10,13 @@ import tempfile
 from pathlib import Path
 
 from lanner.capture.procfs import snapshot
-from lanner.capture.scap_records import FD_IPV4_SERVSOCK, FdEntry, ProcEntry, UserEntry
+from lanner.capture.scap_records import (
+    FD_IPV4_SERVSOCK,
+    FdEntry,
+    InterfaceEntry,
+    ProcEntry,
+    UserEntry,
+)
 from lanner.state.state import State
 
 
@@ -42,10 +48,12 @@ def test_snapshot_sees_a_child_its_args_and_fds(tmp_path: Path) -> None:
         ours = [r for r in records if isinstance(r, FdEntry) and r.tid == os.getpid()]
         assert any(f.type == FD_IPV4_SERVSOCK and f.sport == port for f in ours)
         assert any(isinstance(r, UserEntry) and r.uid == 0 for r in records)
+        assert any(isinstance(r, InterfaceEntry) and r.addr == "127.0.0.1" for r in records)
 
         state = State()
         for record in records:
             state.seed(record)
+        assert any(iface.addr == "127.0.0.1" for iface in state.interfaces)
         thread = state.thread(child.pid)
         assert thread is not None and thread.comm == entry.comm
         assert any(fd.name == str(target) for fd in thread.fdtable)
@@ -60,4 +68,5 @@ def test_snapshot_skips_a_pid_and_survives_a_fake_root() -> None:
     assert not any(isinstance(r, ProcEntry) and r.pid == os.getpid() for r in records)
     with tempfile.TemporaryDirectory() as empty:
         fake = list(snapshot(proc_root=Path(empty), etc=Path(empty)))
-        assert len(fake) == 1  # machine info only; nothing to read, nothing raised
+        # Nothing to read there, nothing raised: no process, no fd, no user.
+        assert not any(isinstance(r, ProcEntry | FdEntry | UserEntry) for r in fake)

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lanner.capture.scap_records import (
+    AF_INET,
+    AF_INET6,
     FD_DIRECTORY,
     FD_EVENT,
     FD_EVENTPOLL,
@@ -33,12 +35,13 @@ from lanner.capture.scap_records import (
     FD_UNKNOWN,
     FdEntry,
     GroupEntry,
+    InterfaceEntry,
     MachineInfo,
     ProcEntry,
     UserEntry,
 )
 
-SnapshotRecord = MachineInfo | ProcEntry | FdEntry | UserEntry | GroupEntry
+SnapshotRecord = MachineInfo | ProcEntry | FdEntry | UserEntry | GroupEntry | InterfaceEntry
 
 _ANON_TYPES = {
     "[eventfd]": FD_EVENT,
@@ -249,6 +252,32 @@ def _users(etc: Path) -> Iterator[UserEntry | GroupEntry]:
                 yield GroupEntry(int(cols[2]), cols[0])
 
 
+def interfaces(proc_root: Path = Path("/proc")) -> Iterator[InterfaceEntry]:
+    """The host's IPv4 and IPv6 addresses (the state tells local from remote ends by them)."""
+    import fcntl
+    import struct
+
+    siocgifaddr, siocgifnetmask = 0x8915, 0x891B
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        for _index, name in socket.if_nameindex():
+            packed = struct.pack("256s", name.encode()[:15])
+            try:
+                addr = fcntl.ioctl(probe.fileno(), siocgifaddr, packed)[20:24]
+                mask = fcntl.ioctl(probe.fileno(), siocgifnetmask, packed)[20:24]
+            except OSError:
+                continue  # no IPv4 address on this interface
+            yield InterfaceEntry(
+                name, AF_INET, socket.inet_ntoa(addr), socket.inet_ntoa(mask), None
+            )
+    text = _read(proc_root / "net" / "if_inet6")
+    if isinstance(text, str):
+        for line in text.splitlines():
+            cols = line.split()
+            if len(cols) >= 6:
+                addr6 = socket.inet_ntop(socket.AF_INET6, bytes.fromhex(cols[0]))
+                yield InterfaceEntry(cols[5], AF_INET6, addr6, None, None)
+
+
 def machine_info(proc_root: Path = Path("/proc")) -> MachineInfo:
     boot = None
     stat = _read(proc_root / "stat")
@@ -268,6 +297,7 @@ def snapshot(
 ) -> Iterator[SnapshotRecord]:
     """Machine, users/groups, then every thread and the fds of each process."""
     yield machine_info(proc_root)
+    yield from interfaces(proc_root)
     yield from _users(etc)
     sockets = socket_table(proc_root)
     try:
