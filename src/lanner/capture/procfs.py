@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lanner.capture.scap_records import (
-    AF_INET,
-    AF_INET6,
     FD_DIRECTORY,
     FD_EVENT,
     FD_EVENTPOLL,
@@ -40,6 +38,7 @@ from lanner.capture.scap_records import (
     ProcEntry,
     UserEntry,
 )
+from lanner.events.values import AF_INET, AF_INET6
 
 SnapshotRecord = MachineInfo | ProcEntry | FdEntry | UserEntry | GroupEntry | InterfaceEntry
 
