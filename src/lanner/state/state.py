@@ -107,9 +107,15 @@ class State:
 
     def batch_processor(self) -> Callable[[Any], None]:
         """The per-event entry point for a batch: `process` without its per-event check for
-        pending snapshot records (seeding happens between batches, never inside one)."""
+        pending snapshot records (seeding happens between batches, never inside one).
+
+        A wrapper installed over this State's `process` (the enrich layer's) is returned
+        as is: it must see every event."""
         if not self._seeded_links:
             self.link_thread_groups()
+        wrapper: Callable[[Any], None] | None = self.__dict__.get("process")
+        if wrapper is not None:
+            return wrapper
         return self.parser.process
 
     def process_batch(self, events: Iterable[Any]) -> None:
