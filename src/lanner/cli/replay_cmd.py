@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from lanner.alerts.drops import DropExit, DropMonitor
-from lanner.capture.scap import ScapFormatError, ScapReader
+from lanner.capture.scap import EventSelection, ScapFormatError, ScapReader
 from lanner.cli.app_base import app, fail
 from lanner.cli.detect_setup import (
     build_setup,
@@ -76,14 +76,16 @@ def _compile_filter(text: str) -> Callable[[Any], bool]:
     return compiled.fn
 
 
-def _batches(path: Path, progress: Progress | None) -> Iterator[Any]:
+def _batches(
+    path: Path, progress: Progress | None, selection: EventSelection | None = None
+) -> Iterator[Any]:
     with open(path, "rb") as raw:
         if progress is not None:
             task = progress.add_task("replay", total=path.stat().st_size)
             stream: Any = _CountingReader(raw, lambda n: progress.advance(task, n))
         else:
             stream = raw
-        yield from ScapReader(stream)
+        yield from ScapReader(stream, selection=selection)
 
 
 def _open_check(path: Path) -> None:
@@ -190,7 +192,9 @@ def replay(  # noqa: PLR0917 (typer maps parameters to options)
     try:
         if progress is not None:
             progress.start()
-        items = enrichment.enricher.with_container_events(_batches(capture, progress))
+        # Only the events the rules and the state need are built (results unchanged).
+        batches = _batches(capture, progress, engine.selection())
+        items = enrichment.enricher.with_container_events(batches)
         for _ in engine.feed(items):
             pass
     except ScapFormatError as exc:
