@@ -117,7 +117,7 @@ _EV_V1 = struct.Struct("<HQQIH")
 _EV_V2 = struct.Struct("<HQQIHI")
 _EVF_V1 = struct.Struct("<HIQQIH")
 _EVF_V2 = struct.Struct("<HIQQIHI")
-_CHUNK = 1 << 22
+_CHUNK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
