@@ -152,3 +152,26 @@ def test_the_live_proc_snapshot_reads_back(tmp_path: Path) -> None:
     )
     written_fds = [r for r in records if isinstance(r, FdEntry)]
     assert len([i for i in items if isinstance(i, FdEntry)]) == len(written_fds)
+
+
+def test_interface_list_round_trips(tmp_path: Path) -> None:
+    from lanner.capture.scap import ScapReader
+    from lanner.capture.scap_records import InterfaceEntry, MachineInfo
+    from lanner.capture.scap_write import ScapWriter
+    from lanner.events.values import AF_INET, AF_INET6
+
+    path = tmp_path / "if.scap"
+    writer = ScapWriter(str(path))
+    writer.write_snapshot(
+        [
+            MachineInfo(1, 1 << 30, 1 << 22, "h"),
+            InterfaceEntry("lo", AF_INET, "127.0.0.1", "255.0.0.0", None),
+            InterfaceEntry("eth0", AF_INET6, "fd00::2", None, None),
+        ]
+    )
+    writer.close()
+    read = [i for i in ScapReader(path) if isinstance(i, InterfaceEntry)]
+    assert [(i.name, i.family, i.addr) for i in read] == [
+        ("lo", AF_INET, "127.0.0.1"),
+        ("eth0", AF_INET6, "fd00::2"),
+    ]

@@ -410,7 +410,8 @@ def parse_user_list(body: bytes, version: int) -> list[UserEntry | GroupEntry]:
     return entries
 
 
-_IF_IPV4, _IF_IPV4_NOINFO, _IF_IPV6, _IF_IPV6_NOINFO = 1, 2, 3, 4
+# libscap scap_ifinfo_type: IPV4 = 1, IPV6 = 2, IPV4_NOINFO = 3, IPV6_NOINFO = 4.
+_IF_IPV4, _IF_IPV6, _IF_IPV4_NOINFO, _IF_IPV6_NOINFO = 1, 2, 3, 4
 
 
 def parse_interface_list(body: bytes, version: int) -> list[InterfaceEntry]:

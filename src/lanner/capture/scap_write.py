@@ -27,17 +27,20 @@ from lanner.capture.scap_records import (
     FD_UNIX_SOCK,
     FdEntry,
     GroupEntry,
+    InterfaceEntry,
     MachineInfo,
     ProcEntry,
     UserEntry,
 )
 from lanner.events.event import Event
+from lanner.events.values import AF_INET6
 
 _SHB = 0x0A0D0D0A
 _MI = 0x201
 _PL_V9 = 0x215
 _FDL_V2 = 0x218
 _UL_V2 = 0x220
+_IL_V1 = 0x205
 _EV_V2 = 0x216
 _EV_V2_LARGE = 0x221
 _U16_MAX = 0xFFFF
@@ -187,6 +190,26 @@ def user_list_block(entries: Iterable[UserEntry | GroupEntry]) -> bytes:
     return _block(_UL_V2, bytes(body))
 
 
+def interface_list_block(entries: Iterable[InterfaceEntry]) -> bytes:
+    """IL V1: per address u16 kind (1 IPv4, 2 IPv6), u16 name length, address, netmask,
+    broadcast, u64 link speed (0: unknown), name."""
+    body = bytearray()
+    for entry in entries:
+        name = entry.name.encode()
+        if entry.family == AF_INET6:
+            size, kind = 16, 2
+        else:
+            size, kind = 4, 1
+        parts = []
+        for text in (entry.addr, entry.netmask, entry.broadcast):
+            try:
+                parts.append(ipaddress.ip_address(text).packed if text else bytes(size))
+            except ValueError:
+                parts.append(bytes(size))
+        body += struct.pack("<HH", kind, len(name)) + b"".join(parts) + bytes(8) + name
+    return _block(_IL_V1, bytes(body))
+
+
 def event_block(event: Event) -> bytes:
     """The event re-encoded as an EV_V2 block (u16 or u32 lengths per its table entry)."""
     params = [event.param_raw(i) for i in range(event.nparams)]
@@ -209,7 +232,7 @@ def write_scap(stream: BinaryIO, events: Iterable[Event], hostname: str = "lanne
     return count
 
 
-SnapshotItem = MachineInfo | ProcEntry | FdEntry | UserEntry | GroupEntry
+SnapshotItem = MachineInfo | ProcEntry | FdEntry | UserEntry | GroupEntry | InterfaceEntry
 
 
 class ScapWriter:
@@ -239,9 +262,12 @@ class ScapWriter:
         procs: list[ProcEntry] = []
         fds: dict[int, list[FdEntry]] = {}
         users: list[UserEntry | GroupEntry] = []
+        interfaces: list[InterfaceEntry] = []
         for record in records:
             if isinstance(record, MachineInfo):
                 machine = record
+            elif isinstance(record, InterfaceEntry):
+                interfaces.append(record)
             elif isinstance(record, ProcEntry):
                 procs.append(record)
             elif isinstance(record, FdEntry):
@@ -249,6 +275,8 @@ class ScapWriter:
             else:
                 users.append(record)
         self._write(machine_info_block(hostname, machine=machine))
+        if interfaces:
+            self._write(interface_list_block(interfaces))
         self._write(proc_list_block(procs))
         for tid, entries in fds.items():
             self._write(fd_list_block(tid, entries))
