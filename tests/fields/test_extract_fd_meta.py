@@ -190,6 +190,11 @@ def test_container_metadata() -> None:
     assert extract("k8s.pod.uid", event) == "u-1"
     assert extract("k8s.pod.label.app", event) == "web"
     assert extract("k8s.pod.labels", event) == "app:web"
+    # Without the Kubernetes API there are no namespace labels; with it, they show.
+    assert extract("k8s.ns.label", event, "team") is None
+    box.namespace_labels = {"team": "payments"}
+    assert extract("k8s.ns.label", event, "team") == "payments"
+    assert extract("k8s.ns.labels", event) == "team:payments"
 
 
 def test_container_without_metadata_yet() -> None:

@@ -242,7 +242,19 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "k8s.pod.label": _k8s_label_factory,
     "k8s.pod.labels": fixed(_in_pod(lambda info: _labels_text(_pod_labels(info)))),
     "k8s.ns.id": fixed(_in_pod(_ns_attr("namespace_uid"))),
-    # Namespace labels need the Kubernetes API (k8smeta); unavailable until enrich/ has it.
-    "k8s.ns.label": lambda _arg: none_extractor,
-    "k8s.ns.labels": fixed(none_extractor),
+    # Namespace labels come from the Kubernetes API (enrich/k8s.py), when it is enabled.
+    "k8s.ns.label": lambda arg: (
+        none_extractor
+        if arg is None
+        else _in_pod(lambda info: (getattr(info, "namespace_labels", None) or {}).get(arg))
+    ),
+    "k8s.ns.labels": fixed(
+        _in_pod(
+            lambda info: (
+                _labels_text(info.namespace_labels)
+                if getattr(info, "namespace_labels", None)
+                else None
+            )
+        )
+    ),
 }
