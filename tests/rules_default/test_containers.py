@@ -151,7 +151,9 @@ def test_added_sys_admin_capability(alerts: list[Alert]) -> None:
     assert "T1611" in hits[0]["tags"]
 
 
-@pytest.mark.parametrize("mark", [Marks.caps_twin, Marks.privileged_twin])
+@pytest.mark.parametrize(
+    "mark", [Marks.caps_twin, Marks.privileged_twin], ids=["caps_twin", "privileged_twin"]
+)
 def test_default_and_privileged_pods_are_quiet(alerts: list[Alert], mark: str) -> None:
     none_for(alerts, mark)
 

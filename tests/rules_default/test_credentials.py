@@ -55,7 +55,7 @@ def test_shadow_read_names_file_process_and_user(alerts: list[Alert]) -> None:
     assert {"mitre_credential_access", "T1003.008"} <= set(hits[0]["tags"])
 
 
-@pytest.mark.parametrize("mark", [Marks.cloud, Marks.ssh_key])
+@pytest.mark.parametrize("mark", [Marks.cloud, Marks.ssh_key], ids=["cloud", "ssh_key"])
 def test_keys_in_hidden_directories(alerts: list[Alert], mark: str) -> None:
     hits = only(alerts, mark, SENSITIVE)
     fields = hits[0]["output_fields"]
@@ -63,6 +63,10 @@ def test_keys_in_hidden_directories(alerts: list[Alert], mark: str) -> None:
     assert fields["proc.name"] == "cat" and fields["proc.cmdline"] == f"cat {fields['fd.name']}"
 
 
-@pytest.mark.parametrize("mark", [Marks.passwd_twin, Marks.sshd_twin, Marks.plain_twin])
+@pytest.mark.parametrize(
+    "mark",
+    [Marks.passwd_twin, Marks.sshd_twin, Marks.plain_twin],
+    ids=["passwd_twin", "sshd_twin", "plain_twin"],
+)
 def test_twins_are_quiet(alerts: list[Alert], mark: str) -> None:
     none_for(alerts, mark)

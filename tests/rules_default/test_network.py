@@ -153,6 +153,8 @@ def test_interpreter_to_an_unexpected_port(alerts: list[Alert], test_host: str) 
     assert hits[0]["priority"] == "Notice" and "T1571" in hits[0]["tags"]
 
 
-@pytest.mark.parametrize("mark", [Marks.web_twin, Marks.loopback_twin])
+@pytest.mark.parametrize(
+    "mark", [Marks.web_twin, Marks.loopback_twin], ids=["web_twin", "loopback_twin"]
+)
 def test_allowed_port_and_loopback_are_quiet(alerts: list[Alert], mark: str) -> None:
     none_for(alerts, mark)

@@ -130,13 +130,19 @@ def test_new_file_below_etc(alerts: list[Alert]) -> None:
     assert "T1098" in hits[0]["tags"]
 
 
-@pytest.mark.parametrize("mark", [Marks.etc_reader_twin, Marks.etc_useradd_twin])
+@pytest.mark.parametrize(
+    "mark",
+    [Marks.etc_reader_twin, Marks.etc_useradd_twin],
+    ids=["etc_reader_twin", "etc_useradd_twin"],
+)
 def test_etc_twins_are_quiet(alerts: list[Alert], mark: str) -> None:
     none_for(alerts, mark)
 
 
 @pytest.mark.parametrize(
-    ("mark", "directory"), [(Marks.cron, "/etc/cron.d/"), (Marks.unit, "/etc/systemd/system/")]
+    ("mark", "directory"),
+    [(Marks.cron, "/etc/cron.d/"), (Marks.unit, "/etc/systemd/system/")],
+    ids=["cron", "unit"],
 )
 def test_crontab_and_unit_raise_only_the_persistence_rule(
     alerts: list[Alert], mark: str, directory: str
@@ -166,7 +172,9 @@ def test_history_truncated(alerts: list[Alert]) -> None:
     assert "T1070.003" in hits[0]["tags"]
 
 
-@pytest.mark.parametrize("mark", [Marks.log_twin, Marks.new_log_twin])
+@pytest.mark.parametrize(
+    "mark", [Marks.log_twin, Marks.new_log_twin], ids=["log_twin", "new_log_twin"]
+)
 def test_appending_creating_and_rotating_logs_is_quiet(alerts: list[Alert], mark: str) -> None:
     none_for(alerts, mark)
 

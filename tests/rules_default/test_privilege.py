@@ -113,7 +113,9 @@ def test_ptrace_attach(alerts: list[Alert]) -> None:
     assert hits[0]["priority"] == "Critical" and "T1055.008" in hits[0]["tags"]
 
 
-@pytest.mark.parametrize("mark", [Marks.traceme_twin, Marks.gdb_twin])
+@pytest.mark.parametrize(
+    "mark", [Marks.traceme_twin, Marks.gdb_twin], ids=["traceme_twin", "gdb_twin"]
+)
 def test_traceme_and_debuggers_are_quiet(alerts: list[Alert], mark: str) -> None:
     none_for(alerts, mark)
 
@@ -128,7 +130,7 @@ def test_setuid_binary_run_by_a_logged_in_user(alerts: list[Alert]) -> None:
     assert hits[0]["priority"] == "Critical" and "T1548.001" in hits[0]["tags"]
 
 
-@pytest.mark.parametrize("mark", [Marks.root_twin, Marks.sudo_twin])
+@pytest.mark.parametrize("mark", [Marks.root_twin, Marks.sudo_twin], ids=["root_twin", "sudo_twin"])
 def test_root_and_sudo_switching_to_root_are_quiet(alerts: list[Alert], mark: str) -> None:
     none_for(alerts, mark)
 
