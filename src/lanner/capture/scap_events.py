@@ -15,6 +15,8 @@ change what the state parser would have done, so:
     and then its thread counts as known, since processing that event will make it so;
   * events that may remove threads (`barrier_codes`) end their batch, so `known_tids` is up
     to date (the consumer processes the batch) before the reader looks at what follows.
+Not covered: a thread table that reaches its size limit purges threads at any event, and the
+skipped events' `lastevent_ts` is not recorded (it only orders such purges).
 """
 
 from __future__ import annotations
