@@ -24,6 +24,7 @@ from lanner.events.table import (
 )
 
 _MISSING: Any = object()
+_GENERIC_CODES = frozenset((GENERIC_E, GENERIC_X))
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 
@@ -148,7 +149,7 @@ class Event:
         self.ts = ts
         self.tid = tid
         self.cpu = cpu
-        self.code = info.code
+        self.code = code = info.code
         self.info = info
         self.direction = info.direction
         self.nparams = nparams
@@ -164,7 +165,7 @@ class Event:
         self.fd = None
         self.fdnum = None
         self.state = None
-        if info.code in (GENERIC_E, GENERIC_X):
+        if code in _GENERIC_CODES:
             self.type_name = self._generic_name()
         else:
             self.type_name = info.name
