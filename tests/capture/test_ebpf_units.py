@@ -107,7 +107,11 @@ def test_globals_mirror_has_the_c_layout() -> None:
     # u32 self_tgid, u32 snaplen, u64 offset, u32 procexit, u32 active, u8[512], 64-byte cpu slots
     assert Globals.syscall_enabled.offset == 24
     assert Globals.cpu.offset == 24 + syscalls_size()
-    assert ctypes.sizeof(Globals) == 24 + 512 + 256 * 64
+    # then u32 latency_enabled, u32 file_io_enabled, 512 enter layouts of 8 bytes
+    assert Globals.latency_enabled.offset == 24 + 512 + 256 * 64
+    assert Globals.file_io_enabled.offset == Globals.latency_enabled.offset + 4
+    assert Globals.enter_layout.offset == Globals.file_io_enabled.offset + 4
+    assert ctypes.sizeof(Globals) == 24 + 512 + 256 * 64 + 8 + 512 * 8
 
 
 def syscalls_size() -> int:

@@ -71,12 +71,12 @@ link S:file OV | oldpath:FSPATH newpath:FSPATH | res:ERRNO
 linkat S:file OV | olddir:FD oldpath:CHARBUF newdir:FD newpath:CHARBUF | res:ERRNO
 unlink S:file OV | path:FSPATH | res:ERRNO
 unlinkat S:file OV | dirfd:FD name:CHARBUF | res:ERRNO
-pread S:io_read UF,RF | fd:FD size:UINT32 pos:UINT64 | res:ERRNO data:BYTEBUF
-pwrite S:io_write UF,WF | fd:FD size:UINT32 pos:UINT64 | res:ERRNO data:BYTEBUF
-readv S:io_read UF,RF | fd:FD | res:ERRNO size:UINT32 data:BYTEBUF
-writev S:io_write UF,WF | fd:FD size:UINT32 | res:ERRNO data:BYTEBUF
-preadv S:io_read UF,RF | fd:FD pos:UINT64 | res:ERRNO size:UINT32 data:BYTEBUF
-pwritev S:io_write UF,WF | fd:FD size:UINT32 pos:UINT64 | res:ERRNO data:BYTEBUF
+pread S:io_read UF,RF | fd:FD size:UINT32 pos:UINT64 | res:ERRNO data:BYTEBUF fd:FD size:UINT32 pos:UINT64
+pwrite S:io_write UF,WF | fd:FD size:UINT32 pos:UINT64 | res:ERRNO data:BYTEBUF fd:FD size:UINT32 pos:UINT64
+readv S:io_read UF,RF | fd:FD | res:ERRNO size:UINT32 data:BYTEBUF fd:FD
+writev S:io_write UF,WF | fd:FD size:UINT32 | res:ERRNO data:BYTEBUF fd:FD size:UINT32
+preadv S:io_read UF,RF | fd:FD pos:UINT64 | res:ERRNO size:UINT32 data:BYTEBUF fd:FD pos:UINT64
+pwritev S:io_write UF,WF | fd:FD size:UINT32 pos:UINT64 | res:ERRNO data:BYTEBUF fd:FD size:UINT32 pos:UINT64
 dup S:io_other CF,UF,MS,OV | fd:FD | res:FD
 signalfd S:signal CF,MS | fd:FD mask:UINT32:x flags:FLAGS8:x | res:FD
 kill S:signal - | pid:PID sig:SIGTYPE | res:ERRNO pid:PID sig:SIGTYPE

@@ -22,6 +22,11 @@
 
 #define LANNER_MAX_SYSCALLS 512
 #define LANNER_MAX_CPUS 256
+#define LANNER_MAX_CODES 512      /* event codes the enter-layout table covers */
+#define ENTER_MAX_PARAMS 6
+#define ENTER_MAX_EXIT_PARAMS 8  /* enter events are built only for exits of at most 8 parameters */
+#define ENTER_BASE TMP_BASE       /* a synthesized enter event is built here, after its exit event */
+#define ENTER_AREA 16384
 
 /* ---- PPM event codes (exit layouts emitted by the probe) ---- */
 #define PPME_SYSCALL_OPEN_X 3
@@ -41,6 +46,12 @@
 #define PPME_SYSCALL_PIPE_X 61
 #define PPME_SYSCALL_CHDIR_X 95
 #define PPME_SYSCALL_FCHDIR_X 97
+#define PPME_SYSCALL_PREAD_X 113
+#define PPME_SYSCALL_PWRITE_X 115
+#define PPME_SYSCALL_READV_X 117
+#define PPME_SYSCALL_WRITEV_X 119
+#define PPME_SYSCALL_PREADV_X 121
+#define PPME_SYSCALL_PWRITEV_X 123
 #define PPME_SYSCALL_KILL_X 129
 #define PPME_SYSCALL_PTRACE_X 169
 #define PPME_SYSCALL_RENAME_X 175
@@ -177,6 +188,7 @@
 
 #define K_S_IFMT 0170000
 #define K_S_IFSOCK 0140000
+#define K_S_IFREG 0100000
 #define K_RLIMIT_NOFILE 7
 #define K_AF_UNIX 1
 #define K_AF_INET 2
@@ -187,6 +199,10 @@
 #define NR_write 1
 #define NR_open 2
 #define NR_close 3
+#define NR_pread64 17
+#define NR_pwrite64 18
+#define NR_readv 19
+#define NR_writev 20
 #define NR_pipe 22
 #define NR_dup 32
 #define NR_dup2 33
@@ -237,6 +253,8 @@
 #define NR_accept4 288
 #define NR_dup3 292
 #define NR_pipe2 293
+#define NR_preadv 295
+#define NR_pwritev 296
 #define NR_setns 308
 #define NR_finit_module 313
 #define NR_renameat2 316
@@ -246,6 +264,14 @@
 #define NR_userfaultfd 323
 #define NR_clone3 435
 #define NR_openat2 437
+
+/* How the enter event of an exit code is built: its parameter k is the exit's parameter src[k] (modern
+ * exit layouts carry every enter parameter under the same name). emit = 0: no enter event for it. */
+struct lanner_enter_layout {
+	__u8 emit;
+	__u8 nparams;
+	__u8 src[ENTER_MAX_PARAMS];
+};
 
 /* ---- the one global struct, in .bss, mmap'd by the Python side ---- */
 struct lanner_cpu_stats {
@@ -264,4 +290,8 @@ struct lanner_globals {
 	__u32 active;           /* master switch: 0 = emit nothing */
 	__u8 syscall_enabled[LANNER_MAX_SYSCALLS]; /* syscall nr -> 1 when some consumer needs it */
 	struct lanner_cpu_stats cpu[LANNER_MAX_CPUS];
+	__u32 latency_enabled;  /* note sys_enter times and send each exit's enter event before it */
+	__u32 file_io_enabled;  /* send read/write-family exits on regular files too (no data) */
+	/* exit code -> how to build its enter event (code - 1) from the exit's parameters */
+	struct lanner_enter_layout enter_layout[LANNER_MAX_CODES];
 };

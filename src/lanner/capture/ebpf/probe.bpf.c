@@ -6,11 +6,16 @@
  *     or the per-syscall tracepoints syscalls/sys_exit_<name> attached only for the selected syscalls
  *     ("tracepoint" mode: unselected syscalls cost nothing). Both call the same handler; arguments are
  *     read from the task's saved user registers, so one exit event carries the arguments and the result.
+ *   - tp_btf/sys_enter, loaded only when latency metrics are on: notes when a selected syscall began,
+ *     and the exit handler then sends the syscall's enter event just before its exit (probe_enter.h).
  *   - tp_btf/sched_process_exec: a successful execve/execveat (the new image's argv, env and exe path are
  *     only readable there); failed ones come from the syscall exit.
  *   - tp_btf/sched_process_exit: procexit for every exiting thread.
  * Clone children emit their own clone exit event (res=0) from the syscall exit, which x86_64 runs for the
  * child too. Records go to one ring buffer with BPF_RB_NO_WAKEUP; userspace drains it on a timer.
+ *
+ * The exit handlers are global functions, one per syscall family (probe_sys_*.h): the verifier checks
+ * each once on its own, which keeps the load time and the verified-instruction count low.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -56,499 +61,21 @@ static __always_inline int is_self(void)
 {
 	return (bpf_get_current_pid_tgid() >> 32) == lanner_g.self_tgid;
 }
-
 #include "probe_flags.h"
 #include "probe_proc.h"
 
-/* read/write/sendto/recvfrom/sendmsg/recvmsg data: only on sockets, first snaplen bytes. */
-static __always_inline __u64 io_len(long ret)
-{
-	__u64 snap = lanner_g.snaplen;
-	if (snap > MAX_STR)
-		snap = MAX_STR;
-	if (ret <= 0)
-		return 0;
-	return (__u64)ret < snap ? (__u64)ret : snap;
-}
-
-struct msghdr_user {
-	void *name;
-	int namelen;
-	struct iovec *iov;
-	__u64 iovlen;
-	void *control;
-	__u64 controllen;
-	unsigned int flags;
+/* What a syscall exit handler gets: the number, the result and the six arguments. */
+struct sys_call {
+	__u64 nr;
+	long ret;
+	__u64 a[6];
 };
 
-static __noinline int handle_exit(__u64 nr, long ret, __u64 *a)
-{
-	__u8 *buf = scratch();
-	if (!buf)
-		return 0;
-	struct task_struct *t = bpf_get_current_task_btf();
-	__u64 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 off;
-
-	switch (nr) {
-	case NR_open:
-	case NR_openat:
-	case NR_openat2:
-	case NR_creat: {
-		struct file *f = ret >= 0 ? task_fd_file(t, ret) : 0;
-		__u32 dev = f ? fd_dev(f) : 0;
-		__u64 ino = f ? fd_ino(f) : 0;
-		__u32 created = (f && (BPF_CORE_READ(f, f_mode) & K_FMODE_CREATED)) ? PPM_O_F_CREATED : 0;
-		if (nr == NR_open) {
-			off = ev_begin(buf, PPME_SYSCALL_OPEN_X, 6, tid);
-			off = w_u64(buf, off, 0, ret);
-			off = w_user_str(buf, off, 1, (void *)a[0]);
-			off = w_u32(buf, off, 2, open_flags_to_ppm(a[1]) | created);
-			off = w_u32(buf, off, 3, a[2] & 07777);
-			off = w_u32(buf, off, 4, dev);
-			off = w_u64(buf, off, 5, ino);
-		} else if (nr == NR_creat) {
-			off = ev_begin(buf, PPME_SYSCALL_CREAT_X, 5, tid);
-			off = w_u64(buf, off, 0, ret);
-			off = w_user_str(buf, off, 1, (void *)a[0]);
-			off = w_u32(buf, off, 2, a[1] & 07777);
-			off = w_u32(buf, off, 3, dev);
-			off = w_u64(buf, off, 4, ino);
-		} else if (nr == NR_openat) {
-			off = ev_begin(buf, PPME_SYSCALL_OPENAT_2_X, 7, tid);
-			off = w_u64(buf, off, 0, ret);
-			off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-			off = w_user_str(buf, off, 2, (void *)a[1]);
-			off = w_u32(buf, off, 3, open_flags_to_ppm(a[2]) | created);
-			off = w_u32(buf, off, 4, a[3] & 07777);
-			off = w_u32(buf, off, 5, dev);
-			off = w_u64(buf, off, 6, ino);
-		} else {
-			struct open_how how = {};
-			bpf_probe_read_user(&how, sizeof(how), (void *)a[2]);
-			off = ev_begin(buf, PPME_SYSCALL_OPENAT2_X, 8, tid);
-			off = w_u64(buf, off, 0, ret);
-			off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-			off = w_user_str(buf, off, 2, (void *)a[1]);
-			off = w_u32(buf, off, 3, open_flags_to_ppm(how.flags) | created);
-			off = w_u32(buf, off, 4, how.mode & 07777);
-			off = w_u32(buf, off, 5, how.resolve & 0x3f); /* RESOLVE_* bits == PPM_RESOLVE_* */
-			off = w_u32(buf, off, 6, dev);
-			off = w_u64(buf, off, 7, ino);
-		}
-		break;
-	}
-	case NR_close:
-		off = ev_begin(buf, PPME_SYSCALL_CLOSE_X, 2, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		break;
-	case NR_read:
-	case NR_write: {
-		if (!file_is_socket(task_fd_file(t, (int)a[0])))
-			return 0;
-		off = ev_begin(buf, nr == NR_read ? PPME_SYSCALL_READ_X : PPME_SYSCALL_WRITE_X, 4, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_user_bytes(buf, off, 1, (void *)a[1], io_len(ret));
-		off = w_u64(buf, off, 2, (__s64)(int)a[0]);
-		off = w_u32(buf, off, 3, a[2]);
-		break;
-	}
-	case NR_sendto:
-	case NR_recvfrom: {
-		struct file *f = task_fd_file(t, (int)a[0]);
-		if (nr == NR_sendto) {
-			off = ev_begin(buf, PPME_SOCKET_SENDTO_X, 5, tid);
-			off = w_u64(buf, off, 0, ret);
-			off = w_user_bytes(buf, off, 1, (void *)a[1], io_len(ret));
-			off = w_u64(buf, off, 2, (__s64)(int)a[0]);
-			off = w_u32(buf, off, 3, a[2]);
-			off = w_socktuple(buf, off, 4, f, 0, (void *)a[4], a[5]);
-		} else {
-			off = ev_begin(buf, PPME_SOCKET_RECVFROM_X, 5, tid);
-			off = w_u64(buf, off, 0, ret);
-			off = w_user_bytes(buf, off, 1, (void *)a[1], io_len(ret));
-			off = w_socktuple(buf, off, 2, f, 0, 0, 0);
-			off = w_u64(buf, off, 3, (__s64)(int)a[0]);
-			off = w_u32(buf, off, 4, a[2]);
-		}
-		break;
-	}
-	case NR_sendmsg:
-	case NR_recvmsg: {
-		struct file *f = task_fd_file(t, (int)a[0]);
-		struct msghdr_user mh = {};
-		struct iovec iov = {};
-		bpf_probe_read_user(&mh, sizeof(mh), (void *)a[1]);
-		if (mh.iov && mh.iovlen)
-			bpf_probe_read_user(&iov, sizeof(iov), mh.iov);
-		__u64 n = io_len(ret);
-		if (n > iov.iov_len)
-			n = iov.iov_len;
-		if (nr == NR_sendmsg) {
-			off = ev_begin(buf, PPME_SOCKET_SENDMSG_X, 5, tid);
-			off = w_u64(buf, off, 0, ret);
-			off = w_user_bytes(buf, off, 1, iov.iov_base, n);
-			off = w_u64(buf, off, 2, (__s64)(int)a[0]);
-			off = w_u32(buf, off, 3, ret > 0 ? ret : 0);
-			off = w_socktuple(buf, off, 4, f, 0, mh.name, mh.namelen);
-		} else {
-			off = ev_begin(buf, PPME_SOCKET_RECVMSG_X, 6, tid);
-			off = w_u64(buf, off, 0, ret);
-			off = w_u32(buf, off, 1, ret > 0 ? ret : 0);
-			off = w_user_bytes(buf, off, 2, iov.iov_base, n);
-			off = w_socktuple(buf, off, 3, f, 0, 0, 0);
-			off = w_empty(buf, off, 4); /* msgcontrol */
-			off = w_u64(buf, off, 5, (__s64)(int)a[0]);
-		}
-		break;
-	}
-	case NR_socket:
-		off = ev_begin(buf, PPME_SOCKET_SOCKET_X, 4, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u32(buf, off, 1, a[0]); /* AF_* == PPM_AF_* for the families that matter */
-		off = w_u32(buf, off, 2, a[1]);
-		off = w_u32(buf, off, 3, a[2]);
-		break;
-	case NR_bind:
-		off = ev_begin(buf, PPME_SOCKET_BIND_X, 3, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_sockaddr(buf, off, 1, (void *)a[1], a[2]);
-		off = w_u64(buf, off, 2, (__s64)(int)a[0]);
-		break;
-	case NR_connect: {
-		struct file *f = task_fd_file(t, (int)a[0]);
-		off = ev_begin(buf, PPME_SOCKET_CONNECT_X, 4, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_socktuple(buf, off, 1, f, 0, (void *)a[1], a[2]);
-		off = w_u64(buf, off, 2, (__s64)(int)a[0]);
-		off = w_sockaddr(buf, off, 3, (void *)a[1], a[2]);
-		break;
-	}
-	case NR_listen:
-		off = ev_begin(buf, PPME_SOCKET_LISTEN_X, 3, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		off = w_u32(buf, off, 2, a[1]);
-		break;
-	case NR_accept:
-	case NR_accept4: {
-		struct file *f = ret >= 0 ? task_fd_file(t, ret) : 0;
-		__u32 qlen = 0, qmax = 0;
-		struct file *lf = task_fd_file(t, (int)a[0]);
-		struct sock *lsk = file_sock(lf);
-		if (lsk) {
-			qlen = BPF_CORE_READ(lsk, sk_ack_backlog);
-			qmax = BPF_CORE_READ(lsk, sk_max_ack_backlog);
-		}
-		__u8 pct = qmax ? (__u8)((qlen * 100) / qmax) : 0;
-		off = ev_begin(buf, nr == NR_accept ? PPME_SOCKET_ACCEPT_5_X : PPME_SOCKET_ACCEPT4_6_X,
-			       nr == NR_accept ? 5 : 6, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_socktuple(buf, off, 1, f, 1, 0, 0);
-		off = w_u8(buf, off, 2, pct);
-		off = w_u32(buf, off, 3, qlen);
-		off = w_u32(buf, off, 4, qmax);
-		if (nr == NR_accept4)
-			off = w_u32(buf, off, 5, open_flags_to_ppm(a[3]) & ~PPM_O_RDONLY);
-		break;
-	}
-	case NR_socketpair: {
-		int fds[2] = {-1, -1};
-		__u64 src = 0, peer = 0;
-		if (ret == 0) {
-			bpf_probe_read_user(fds, sizeof(fds), (void *)a[3]);
-			struct sock *sk = file_sock(task_fd_file(t, fds[0]));
-			if (sk) {
-				src = (__u64)sk;
-				peer = (__u64)BPF_CORE_READ((struct unix_sock___lanner *)sk, peer);
-			}
-		}
-		off = ev_begin(buf, PPME_SOCKET_SOCKETPAIR_X, 8, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, fds[0]);
-		off = w_u64(buf, off, 2, fds[1]);
-		off = w_u64(buf, off, 3, src);
-		off = w_u64(buf, off, 4, peer);
-		off = w_u32(buf, off, 5, a[0]);
-		off = w_u32(buf, off, 6, a[1]);
-		off = w_u32(buf, off, 7, a[2]);
-		break;
-	}
-	case NR_pipe:
-	case NR_pipe2: {
-		int fds[2] = {-1, -1};
-		__u64 ino = 0;
-		if (ret == 0) {
-			bpf_probe_read_user(fds, sizeof(fds), (void *)a[0]);
-			struct file *f = task_fd_file(t, fds[0]);
-			if (f)
-				ino = fd_ino(f);
-		}
-		off = ev_begin(buf, nr == NR_pipe ? PPME_SYSCALL_PIPE_X : PPME_SYSCALL_PIPE2_X,
-			       nr == NR_pipe ? 4 : 5, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, fds[0]);
-		off = w_u64(buf, off, 2, fds[1]);
-		off = w_u64(buf, off, 3, ino);
-		if (nr == NR_pipe2)
-			off = w_u32(buf, off, 4, open_flags_to_ppm(a[1]) & ~PPM_O_RDONLY);
-		break;
-	}
-	case NR_dup:
-		off = ev_begin(buf, PPME_SYSCALL_DUP_1_X, 2, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		break;
-	case NR_dup2:
-	case NR_dup3:
-		off = ev_begin(buf, nr == NR_dup2 ? PPME_SYSCALL_DUP2_X : PPME_SYSCALL_DUP3_X,
-			       nr == NR_dup2 ? 3 : 4, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		off = w_u64(buf, off, 2, (__s64)(int)a[1]);
-		if (nr == NR_dup3)
-			off = w_u32(buf, off, 3, open_flags_to_ppm(a[2]) & ~PPM_O_RDONLY);
-		break;
-	case NR_clone:
-	case NR_clone3:
-	case NR_fork:
-	case NR_vfork: {
-		__u64 kflags = 0;
-		__u16 code = PPME_SYSCALL_CLONE_20_X;
-		if (nr == NR_clone) {
-			kflags = a[0];
-		} else if (nr == NR_clone3) {
-			code = PPME_SYSCALL_CLONE3_X;
-			if (ret == 0) /* the child: its parent may have reused the clone_args memory */
-				return ev_clone(buf, code, ret, clone3_child_flags(t));
-			/* the parent: clone_args.flags is the first u64 of the struct, still intact */
-			bpf_probe_read_user(&kflags, sizeof(kflags), (void *)a[0]);
-		} else if (nr == NR_fork) {
-			code = PPME_SYSCALL_FORK_20_X;
-		} else {
-			kflags = K_CLONE_VM | K_CLONE_VFORK;
-			code = PPME_SYSCALL_VFORK_20_X;
-		}
-		return ev_clone(buf, code, ret, clone_flags_to_ppm(kflags));
-	}
-	case NR_execve:
-	case NR_execveat:
-		if (ret == 0)
-			return 0; /* successful: emitted from sched_process_exec */
-		return ev_execve(buf, nr == NR_execve ? PPME_SYSCALL_EXECVE_19_X : PPME_SYSCALL_EXECVEAT_X, ret,
-				 (void *)(nr == NR_execve ? a[0] : a[1]), 0);
-	case NR_chdir:
-		off = ev_begin(buf, PPME_SYSCALL_CHDIR_X, 2, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_user_str(buf, off, 1, (void *)a[0]);
-		break;
-	case NR_fchdir:
-		off = ev_begin(buf, PPME_SYSCALL_FCHDIR_X, 2, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		break;
-	case NR_setuid:
-	case NR_setgid:
-		off = ev_begin(buf, nr == NR_setuid ? PPME_SYSCALL_SETUID_X : PPME_SYSCALL_SETGID_X, 2, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u32(buf, off, 1, a[0]);
-		break;
-	case NR_setresuid:
-	case NR_setresgid:
-		off = ev_begin(buf, nr == NR_setresuid ? PPME_SYSCALL_SETRESUID_X : PPME_SYSCALL_SETRESGID_X, 4,
-			       tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u32(buf, off, 1, a[0]);
-		off = w_u32(buf, off, 2, a[1]);
-		off = w_u32(buf, off, 3, a[2]);
-		break;
-	case NR_unlink:
-	case NR_rmdir:
-		off = ev_begin(buf, nr == NR_unlink ? PPME_SYSCALL_UNLINK_2_X : PPME_SYSCALL_RMDIR_2_X, 2, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_user_str(buf, off, 1, (void *)a[0]);
-		break;
-	case NR_unlinkat:
-		off = ev_begin(buf, PPME_SYSCALL_UNLINKAT_2_X, 4, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		off = w_user_str(buf, off, 2, (void *)a[1]);
-		off = w_u32(buf, off, 3, a[2]); /* AT_REMOVEDIR == PPM_AT_REMOVEDIR */
-		break;
-	case NR_mkdir:
-		off = ev_begin(buf, PPME_SYSCALL_MKDIR_2_X, 3, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_user_str(buf, off, 1, (void *)a[0]);
-		off = w_u32(buf, off, 2, a[1]);
-		break;
-	case NR_mkdirat:
-		off = ev_begin(buf, PPME_SYSCALL_MKDIRAT_X, 4, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		off = w_user_str(buf, off, 2, (void *)a[1]);
-		off = w_u32(buf, off, 3, a[2]);
-		break;
-	case NR_rename:
-	case NR_link:
-	case NR_symlink:
-		off = ev_begin(buf, nr == NR_rename ? PPME_SYSCALL_RENAME_X
-				    : nr == NR_link ? PPME_SYSCALL_LINK_2_X
-						    : PPME_SYSCALL_SYMLINK_X,
-			       3, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_user_str(buf, off, 1, (void *)a[0]);
-		off = w_user_str(buf, off, 2, (void *)a[1]);
-		break;
-	case NR_renameat:
-	case NR_renameat2:
-	case NR_linkat: {
-		__u16 code = nr == NR_renameat ? PPME_SYSCALL_RENAMEAT_X
-			     : nr == NR_renameat2 ? PPME_SYSCALL_RENAMEAT2_X
-						  : PPME_SYSCALL_LINKAT_2_X;
-		off = ev_begin(buf, code, nr == NR_renameat ? 5 : 6, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		off = w_user_str(buf, off, 2, (void *)a[1]);
-		off = w_u64(buf, off, 3, (__s64)(int)a[2]);
-		off = w_user_str(buf, off, 4, (void *)a[3]);
-		if (nr != NR_renameat)
-			off = w_u32(buf, off, 5, a[4]); /* RENAME_* / AT_* bits == PPM bits */
-		break;
-	}
-	case NR_symlinkat:
-		off = ev_begin(buf, PPME_SYSCALL_SYMLINKAT_X, 4, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_user_str(buf, off, 1, (void *)a[0]);
-		off = w_u64(buf, off, 2, (__s64)(int)a[1]);
-		off = w_user_str(buf, off, 3, (void *)a[2]);
-		break;
-	case NR_chmod:
-		off = ev_begin(buf, PPME_SYSCALL_CHMOD_X, 3, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_user_str(buf, off, 1, (void *)a[0]);
-		off = w_u32(buf, off, 2, a[1] & 07777);
-		break;
-	case NR_fchmod:
-		off = ev_begin(buf, PPME_SYSCALL_FCHMOD_X, 3, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		off = w_u32(buf, off, 2, a[1] & 07777);
-		break;
-	case NR_fchmodat:
-		off = ev_begin(buf, PPME_SYSCALL_FCHMODAT_X, 4, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		off = w_user_str(buf, off, 2, (void *)a[1]);
-		off = w_u32(buf, off, 3, a[2] & 07777);
-		break;
-	case NR_ptrace:
-		off = ev_begin(buf, PPME_SYSCALL_PTRACE_X, 5, tid);
-		off = w_u64(buf, off, 0, ret);
-		/* addr and data are DYN params: u8 index (0 = UINT64) + value */
-		off = CLAMP(off);
-		buf[off] = 0;
-		*(__u64 *)&buf[CLAMP(off + 1)] = a[2];
-		set_len(buf, 1, 9);
-		off += 9;
-		off = CLAMP(off);
-		buf[off] = 0;
-		*(__u64 *)&buf[CLAMP(off + 1)] = a[3];
-		set_len(buf, 2, 9);
-		off += 9;
-		off = w_u16(buf, off, 3, ptrace_req_to_ppm(a[0]));
-		off = w_u64(buf, off, 4, a[1]);
-		break;
-	case NR_kill:
-		off = ev_begin(buf, PPME_SYSCALL_KILL_X, 3, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		off = w_u8(buf, off, 2, a[1]);
-		break;
-	case NR_init_module:
-		off = ev_begin(buf, PPME_SYSCALL_INIT_MODULE_X, 4, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_user_bytes(buf, off, 1, (void *)a[0], a[1] < lanner_g.snaplen ? a[1] : lanner_g.snaplen);
-		off = w_u64(buf, off, 2, a[1]);
-		off = w_user_str(buf, off, 3, (void *)a[2]);
-		break;
-	case NR_finit_module:
-		off = ev_begin(buf, PPME_SYSCALL_FINIT_MODULE_X, 4, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		off = w_user_str(buf, off, 2, (void *)a[1]);
-		off = w_u32(buf, off, 3, a[2]);
-		break;
-	case NR_mount: {
-		__u32 mflags = a[3];
-		if ((mflags & 0xffff0000) == 0xC0ED0000) /* MS_MGC_VAL: old magic in the high bits */
-			mflags &= 0xffff;
-		off = ev_begin(buf, PPME_SYSCALL_MOUNT_X, 5, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_user_str(buf, off, 1, (void *)a[0]);
-		off = w_user_str(buf, off, 2, (void *)a[1]);
-		off = w_user_str(buf, off, 3, (void *)a[2]);
-		off = w_u32(buf, off, 4, mflags);
-		break;
-	}
-	case NR_umount2:
-		off = ev_begin(buf, PPME_SYSCALL_UMOUNT2_X, 3, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_user_str(buf, off, 1, (void *)a[0]);
-		off = w_u32(buf, off, 2, a[1]);
-		break;
-	case NR_unshare:
-		off = ev_begin(buf, PPME_SYSCALL_UNSHARE_X, 2, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u32(buf, off, 1, clone_flags_to_ppm(a[0]));
-		break;
-	case NR_setns:
-		off = ev_begin(buf, PPME_SYSCALL_SETNS_X, 3, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
-		off = w_u32(buf, off, 2, clone_flags_to_ppm(a[1]));
-		break;
-	case NR_memfd_create:
-		off = ev_begin(buf, PPME_SYSCALL_MEMFD_CREATE_X, 3, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_user_str(buf, off, 1, (void *)a[0]);
-		off = w_u32(buf, off, 2, a[1] & 7); /* MFD_CLOEXEC|ALLOW_SEALING|HUGETLB == PPM_MFD_* */
-		break;
-	case NR_userfaultfd:
-		off = ev_begin(buf, PPME_SYSCALL_USERFAULTFD_X, 2, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u32(buf, off, 1, open_flags_to_ppm(a[0]) & ~PPM_O_RDONLY);
-		break;
-	case NR_bpf:
-		off = ev_begin(buf, PPME_SYSCALL_BPF_2_X, 2, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u32(buf, off, 1, a[0]);
-		break;
-	case NR_prctl:
-		off = ev_begin(buf, PPME_SYSCALL_PRCTL_X, 4, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u32(buf, off, 1, a[0]);
-		if (a[0] == 15 /* PR_SET_NAME */)
-			off = w_user_str(buf, off, 2, (void *)a[1]);
-		else
-			off = w_empty(buf, off, 2);
-		off = w_u64(buf, off, 3, a[1]);
-		break;
-	case NR_capset: {
-		const struct cred *cred = BPF_CORE_READ(t, cred);
-		off = ev_begin(buf, PPME_SYSCALL_CAPSET_X, 4, tid);
-		off = w_u64(buf, off, 0, ret);
-		off = w_u64(buf, off, 1, BPF_CORE_READ(cred, cap_inheritable.val));
-		off = w_u64(buf, off, 2, BPF_CORE_READ(cred, cap_permitted.val));
-		off = w_u64(buf, off, 3, BPF_CORE_READ(cred, cap_effective.val));
-		break;
-	}
-	default:
-		return 0;
-	}
-	ev_submit(buf, off);
-	return 0;
-}
+#include "probe_sys_file.h"
+#include "probe_sys_io.h"
+#include "probe_sys_net.h"
+#include "probe_sys_proc.h"
+#include "probe_enter.h"
 
 /* The syscall arguments from the task's saved user registers (x86_64: di, si, dx, r10, r8, r9). */
 static __always_inline void read_args(struct pt_regs *regs, __u64 *a)
@@ -564,6 +91,72 @@ static __always_inline void read_args(struct pt_regs *regs, __u64 *a)
 	a[5] = blk[1];
 }
 
+static __always_inline int handle_exit(__u64 nr, long ret, struct pt_regs *regs)
+{
+	__u64 enter_ts = lanner_g.latency_enabled ? take_enter_ts(nr) : 0;
+	struct sys_call c = {.nr = nr, .ret = ret};
+	read_args(regs, c.a);
+	int len;
+	switch (nr) {
+	case NR_read:
+	case NR_write:
+	case NR_pread64:
+	case NR_pwrite64:
+	case NR_readv:
+	case NR_writev:
+	case NR_preadv:
+	case NR_pwritev:
+	case NR_sendto:
+	case NR_recvfrom:
+	case NR_sendmsg:
+	case NR_recvmsg:
+		len = sys_exit_io(&c);
+		break;
+	case NR_socket:
+	case NR_bind:
+	case NR_connect:
+	case NR_listen:
+	case NR_accept:
+	case NR_accept4:
+	case NR_socketpair:
+		len = sys_exit_net(&c);
+		break;
+	case NR_clone:
+	case NR_clone3:
+	case NR_fork:
+	case NR_vfork:
+	case NR_execve:
+	case NR_execveat:
+	case NR_setuid:
+	case NR_setgid:
+	case NR_setresuid:
+	case NR_setresgid:
+	case NR_ptrace:
+	case NR_kill:
+	case NR_init_module:
+	case NR_finit_module:
+	case NR_unshare:
+	case NR_setns:
+	case NR_bpf:
+	case NR_prctl:
+	case NR_capset:
+		len = sys_exit_proc(&c);
+		break;
+	default:
+		len = sys_exit_file(&c);
+		break;
+	}
+	if (len <= 0)
+		return 0;
+	__u8 *buf = scratch();
+	if (!buf)
+		return 0;
+	if (enter_ts)
+		emit_enter(enter_ts);
+	ev_submit(buf, len);
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(lanner_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -572,9 +165,7 @@ int BPF_PROG(lanner_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	if (!lanner_g.active || is_self())
 		return 0;
-	__u64 a[6];
-	read_args(regs, a);
-	return handle_exit(nr, ret, a);
+	return handle_exit(nr, ret, regs);
 }
 
 /* The record of the syscalls/sys_exit_<name> tracepoints (see their tracefs format file). */
@@ -593,10 +184,23 @@ int lanner_tp_sys_exit(struct syscall_exit_record *ctx)
 		return 0;
 	if (!lanner_g.active || is_self())
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	__u64 a[6];
-	read_args(regs, a);
-	return handle_exit(nr, ctx->ret, a);
+	return handle_exit(nr, ctx->ret, (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()));
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(lanner_sys_enter, struct pt_regs *regs, long id)
+{
+	if ((__u64)id >= LANNER_MAX_SYSCALLS || !lanner_g.syscall_enabled[id & (LANNER_MAX_SYSCALLS - 1)])
+		return 0;
+	if (!lanner_g.active || !lanner_g.latency_enabled || is_self())
+		return 0;
+	struct enter_note *note = bpf_task_storage_get(&lanner_enter_notes, bpf_get_current_task_btf(), 0,
+						       BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (note) {
+		note->ts = bpf_ktime_get_boot_ns();
+		note->nr = id;
+	}
+	return 0;
 }
 
 SEC("tp_btf/sched_process_exec")

@@ -1,6 +1,48 @@
 /* Process events: clone/fork/vfork/clone3 and execve/execveat exits (the big ones). */
 #pragma once
 
+/* ---- the costly parameters of the current task, as global functions ----
+ * Each is verified once on its own; its caller continues with one unknown length instead of every
+ * state the loops inside could end in, which would multiply the verification of everything after. */
+
+__noinline __u32 g_exe_args(__u32 off, __u32 idx)
+{
+	__u8 *buf = scratch();
+	if (!buf)
+		return off;
+	return w_exe_args(buf, off, idx, bpf_get_current_task_btf());
+}
+
+__noinline __u32 g_cgroups(__u32 off, __u32 idx)
+{
+	__u8 *buf = scratch();
+	if (!buf)
+		return off;
+	return w_cgroups(buf, off, idx, bpf_get_current_task_btf());
+}
+
+__noinline __u32 g_env(__u32 off, __u32 idx)
+{
+	__u8 *buf = scratch();
+	if (!buf)
+		return off;
+	return w_env(buf, off, idx, bpf_get_current_task_btf());
+}
+
+/* The current executable's absolute path (trusted_exepath). */
+__noinline __u32 g_exe_path(__u32 off, __u32 idx)
+{
+	__u8 *buf = scratch();
+	if (!buf)
+		return off;
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct file *exe = BPF_CORE_READ(t, mm, exe_file);
+	if (!exe)
+		return w_empty(buf, off, idx);
+	struct path p = BPF_CORE_READ(exe, f_path);
+	return w_path(buf, off, idx, &p);
+}
+
 /* ---- the shared process block of clone and execve events ---- */
 
 static __always_inline __u32 w_ids(__u8 *buf, __u32 off, __u32 idx, struct task_struct *t)
@@ -84,11 +126,11 @@ static __noinline int ev_clone(__u8 *buf, __u16 code, long ret, __u32 ppm_flags)
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u32 off = ev_begin(buf, code, 21, BPF_CORE_READ(t, pid));
 	off = w_u64(buf, off, 0, ret);
-	off = w_exe_args(buf, off, 1, t);
+	off = g_exe_args(off, 1);
 	off = w_ids(buf, off, 3, t);
 	off = w_empty(buf, off, 6); /* cwd: userspace */
 	off = w_task_mem(buf, off, 7, t);
-	off = w_cgroups(buf, off, 14, t);
+	off = g_cgroups(off, 14);
 	struct pid *tp = BPF_CORE_READ(t, thread_pid);
 	unsigned int level = BPF_CORE_READ(tp, level);
 	if (level > 0)
@@ -112,7 +154,7 @@ static __noinline int ev_execve(__u8 *buf, __u16 code, long ret, const void *ufi
 	__u32 off = ev_begin(buf, code, 31, BPF_CORE_READ(t, pid));
 	off = w_u64(buf, off, 0, ret);
 	if (ret == 0) {
-		off = w_exe_args(buf, off, 1, t);
+		off = g_exe_args(off, 1);
 	} else {
 		/* failed exec: the old image is still there; exe = the path asked for, no args */
 		off = w_user_str(buf, off, 1, ufilename);
@@ -121,8 +163,8 @@ static __noinline int ev_execve(__u8 *buf, __u16 code, long ret, const void *ufi
 	off = w_ids(buf, off, 3, t);
 	off = w_empty(buf, off, 6); /* cwd: userspace */
 	off = w_task_mem(buf, off, 7, t);
-	off = w_cgroups(buf, off, 14, t);
-	off = w_env(buf, off, 15, t);
+	off = g_cgroups(off, 14);
+	off = g_env(off, 15);
 	off = w_u32(buf, off, 16, task_tty(t));
 	struct signal_struct *sig = BPF_CORE_READ(t, signal);
 	struct pid *pgrp = BPF_CORE_READ(sig, pids[PIDTYPE_PGID]);
@@ -152,12 +194,7 @@ static __noinline int ev_execve(__u8 *buf, __u16 code, long ret, const void *ufi
 	off = w_u64(buf, off, 24, ctime);
 	off = w_u64(buf, off, 25, mtime);
 	off = w_u32(buf, off, 26, BPF_CORE_READ(cred, euid.val));
-	if (exe) {
-		struct path p = BPF_CORE_READ(exe, f_path);
-		off = w_path(buf, off, 27, &p);
-	} else {
-		off = w_empty(buf, off, 27);
-	}
+	off = g_exe_path(off, 27);
 	off = w_u64(buf, off, 28, pid_nr0(pgrp));
 	off = w_u32(buf, off, 29, BPF_CORE_READ(cred, egid.val));
 	if (kfilename)

@@ -8,6 +8,13 @@ Two ways to hook syscall exits, chosen with `mode`:
   - "raw": tp_btf/sys_exit, which runs for every syscall and filters on the selection table.
 The selection can change at runtime (`update_selection`), e.g. when rules are reloaded.
 
+Two options feed the metrics engine:
+  - `latency`: tp_btf/sys_enter is loaded and notes when each selected syscall began; the probe
+    then sends every exit's enter event (with that time) just before it, so exit minus enter is
+    the syscall's latency, as in any scap stream. Off: exit events only, and no sys_enter hook.
+  - `file_io`: read/write-family calls on regular files are sent too (without data); otherwise
+    only socket I/O is.
+
 "raw" is the default: measured here (bench/live_overhead.py, getppid loop, nothing selected) it
 costs ~5 % against ~21 % for the per-syscall tracepoints, whose perf-event dispatch runs for every
 syscall once any syscall tracepoint is enabled; it also needs no tracefs.
@@ -26,7 +33,7 @@ from pathlib import Path
 from types import TracebackType
 
 from lanner.capture.ebpf import syscalls
-from lanner.capture.ebpf.layout import MAX_CPUS, Globals
+from lanner.capture.ebpf.layout import MAX_CPUS, Globals, fill_enter_layouts
 from lanner.capture.ebpf.libbpf import BpfError, BpfObject, num_possible_cpus
 from lanner.capture.ebpf.ring import RingReader
 from lanner.events.event import Event
@@ -126,6 +133,8 @@ class ProbeSource:
         probe: Path = PROBE_OBJECT,
         trace_self: bool = False,
         log_dir: Path | None = None,
+        latency: bool = False,
+        file_io: bool = False,
     ) -> None:
         if mode not in ("tracepoint", "raw"):
             raise ValueError(f"unknown probe mode {mode!r} (tracepoint or raw)")
@@ -143,6 +152,9 @@ class ProbeSource:
         self._selection = syscalls.select(())
         programs = ["lanner_exec", "lanner_procexit"]
         programs.append("lanner_tp_sys_exit" if mode == "tracepoint" else "lanner_sys_exit")
+        if latency:
+            programs.append("lanner_sys_enter")
+        self.latency = latency
         ring_bytes = 1 << max(ring_bytes - 1, 4096).bit_length()  # a power of two
         try:
             self._obj = BpfObject(
@@ -167,10 +179,16 @@ class ProbeSource:
             g.self_tgid = 0 if trace_self else os.getpid()
             g.snaplen = max(0, min(snaplen, 4096))
             g.boot_to_epoch_ns = boot_to_epoch_ns()
+            g.file_io_enabled = 1 if file_io else 0
+            if latency:
+                fill_enter_layouts(g)
+                g.latency_enabled = 1
             self._obj.attach("lanner_exec")
             self._obj.attach("lanner_procexit")
             if mode == "raw":
                 self._obj.attach("lanner_sys_exit")
+            if latency:
+                self._obj.attach("lanner_sys_enter")
             self.update_selection(selected_event_names)
             g.active = 1
         except (BpfError, OSError) as exc:
@@ -222,6 +240,15 @@ class ProbeSource:
     @snaplen.setter
     def snaplen(self, value: int) -> None:
         self._globals.snaplen = max(0, min(value, 4096))
+
+    @property
+    def file_io(self) -> bool:
+        """Whether reads and writes on regular files are captured (without data)."""
+        return bool(self._globals.file_io_enabled)
+
+    @file_io.setter
+    def file_io(self, value: bool) -> None:
+        self._globals.file_io_enabled = 1 if value else 0
 
     # ---- reading ----
 

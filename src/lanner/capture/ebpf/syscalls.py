@@ -17,6 +17,10 @@ SYSCALL_NUMBERS_X86_64: dict[str, int] = {
     "write": 1,
     "open": 2,
     "close": 3,
+    "pread64": 17,
+    "pwrite64": 18,
+    "readv": 19,
+    "writev": 20,
     "pipe": 22,
     "dup": 32,
     "dup2": 33,
@@ -68,6 +72,8 @@ SYSCALL_NUMBERS_X86_64: dict[str, int] = {
     "accept4": 288,
     "dup3": 292,
     "pipe2": 293,
+    "preadv": 295,
+    "pwritev": 296,
     "setns": 308,
     "finit_module": 313,
     "renameat2": 316,
@@ -83,7 +89,11 @@ SYSCALL_NUMBERS_X86_64: dict[str, int] = {
 CAPTURABLE: frozenset[str] = frozenset(SYSCALL_NUMBERS_X86_64) - {"getppid"}
 
 # Event-type names that are spelled differently from the syscall they come from.
-_ALIASES: dict[str, tuple[str, ...]] = {"umount": ("umount2",)}
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "umount": ("umount2",),
+    "pread": ("pread64",),
+    "pwrite": ("pwrite64",),
+}
 
 PROCEXIT = "procexit"
 
