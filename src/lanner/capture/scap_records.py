@@ -233,7 +233,11 @@ class Cursor:
         raw = self.take(self.u16())
         if not raw:
             return []
-        return [part.decode("utf-8", "replace") for part in raw.rstrip(b"\0").split(b"\0")]
+        # Every item ends with a NUL: drop only the last one, so empty items survive
+        # (sshd's args are often ['', '']).
+        if raw.endswith(b"\0"):
+            raw = raw[:-1]
+        return [part.decode("utf-8", "replace") for part in raw.split(b"\0")]
 
 
 def ipv4_text(raw: bytes) -> str:
