@@ -82,11 +82,12 @@ def test_minimal_and_legacy_json() -> None:
     info = container_from_json(
         '{"container":{"id":"ad8301db070e","image":"nginx:latest","type":6}}'
     )
+    # An omitted "privileged" means unprivileged, as in libsinsp (and sysdig shows false).
     assert (info.type, info.image, info.name, info.privileged) == (
         "cri",
         "nginx:latest",
         None,
-        None,
+        False,
     )
     assert info.labels == {} and info.mounts == []
     # Very old captures carried the address as an integer.

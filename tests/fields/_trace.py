@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lanner.capture.scap import ScapReader
+from lanner.enrich.enable import enable_containers
 from lanner.events.event import Event
 from lanner.fields import default_registry
 from lanner.fields.registry import Extractor
@@ -29,7 +30,9 @@ def replay(trace: Path, legacy: bool = True) -> Iterator[Event]:
     Field values must be read before asking for the next event: the state moves on.
     """
     state = State()
-    for item in ScapReader(trace):
+    # As `lanner replay` does: container ids from cgroups, metadata from the trace's events.
+    enricher = enable_containers(state, cri_socket=None).enricher
+    for item in enricher.with_container_events(ScapReader(trace)):
         if isinstance(item, list):
             for event in item:
                 state.process(event)

@@ -87,10 +87,6 @@ STATE_SWITCH_THREAD = (
     "field is unavailable there, no '<NA>' ancestor appears in proc.aname, and 'next=0' "
     "(also spid=0, res=0 of setpgid) gets no '(<NA>)' decoration in evt.args"
 )
-ENRICH_CONTAINERS = (
-    "enrich: no container metadata yet (cgroup -> container id, the capture's container "
-    "events -> name, image, privileged); threads read as 'host'"
-)
 REFERENCE_CPORT = (
     "reference: sysdig 0.29.3 prints fd.cport 0 for non-IP sockets with a role (unix, "
     "listening): its client-port case falls through into the client-protocol one"
@@ -102,13 +98,11 @@ KNOWN: list[Known] = [
     Known(CONNECT_LOCALHOST, STATE_SOCKET_L4, {"fd.l4proto": 2, "evt.args": 2}),
     Known(
         PRIVILEGED,
-        "state: for a container event libsinsp makes a stand-in thread (tid -1, vpid -2, comm "
-        "'container:<id>', root, the container's metadata); we attach no thread",
+        "enrich: the container event's stand-in thread (tid -1) has libsinsp's comm but not "
+        "its vpid -2, ppid 0, root user, empty exe; and the JSON text ends differently",
         _each(
-            "proc.pid proc.vpid proc.ppid proc.name proc.exe proc.exepath proc.args "
-            "proc.cmdline proc.cwd proc.tty proc.sname user.uid user.name user.loginuid "
-            "group.gid group.name container.id container.name container.image "
-            "container.image.repository container.privileged evt.args",
+            "proc.vpid proc.ppid proc.exe user.uid user.name user.loginuid group.gid "
+            "group.name evt.args",
             1,
         ),
     ),
@@ -146,34 +140,7 @@ KNOWN: list[Known] = [
     ),
     Known(RUN_AS_0, REFERENCE_CPORT, {"fd.cport": 24}),
     Known(RUN_AS_0, MODERN_ARG, {"evt.arg.flags": 16}),
-    Known(
-        RUN_AS_0,
-        ENRICH_CONTAINERS,
-        _each(
-            "container.id container.name container.image container.image.repository "
-            "container.privileged",
-            461,
-        ),
-    ),
     Known(RUN_AS_65534, STATE_VPID, {"proc.vpid": 1}),
-    Known(
-        RUN_AS_65534,
-        ENRICH_CONTAINERS,
-        _each(
-            "container.id container.name container.image container.image.repository "
-            "container.privileged",
-            1,
-        ),
-    ),
-    Known(
-        WRITE_TMP,
-        ENRICH_CONTAINERS,
-        _each(
-            "container.id container.name container.image container.image.repository "
-            "container.privileged",
-            2,
-        ),
-    ),
     Known(
         ERROR_502,
         "state: a thread whose clone exit comes before its process is known (capture starts "
@@ -193,11 +160,6 @@ KNOWN: list[Known] = [
     ),
     Known(ERROR_502, STATE_SOCKET_L4, {"fd.l4proto": 172, "evt.args": 171}),
     Known(ERROR_502, MODERN_ARG, {"evt.arg.flags": 296}),
-    Known(
-        ERROR_502,
-        ENRICH_CONTAINERS,
-        _each("container.id container.name container.image container.privileged", 5732),
-    ),
     Known(CURL_GOOGLE, STATE_VPID, {"proc.vpid": 1063}),
     Known(
         CURL_GOOGLE,

@@ -260,7 +260,8 @@ def container_from_json(text: str) -> ContainerInfo:
         image_tag=_text(body.get("imagetag")),
         image_id=_text(body.get("imageid")),
         image_digest=_text(body.get("imagedigest")),
-        privileged=_flag(body.get("privileged")),
+        # libsinsp's container record defaults to unprivileged when the JSON omits it.
+        privileged=_flag(body.get("privileged", False)),
         ip=_ip(body.get("ip")),
         cni_json=_text(body.get("cni_json")),
         is_pod_sandbox=bool(body.get("is_pod_sandbox", False)),
