@@ -17,12 +17,17 @@ from lanner.state.state import State
 from tests.capture.bpf_support import require_bpf
 
 
-def open_probe(snaplen: int = 256, ring_bytes: int = 16 << 20) -> ProbeSource:
-    """The probe with the state set and the metrics engine's event types (loading it takes
-    seconds: share one between tests)."""
+def open_probe(
+    snaplen: int = 256, ring_bytes: int = 16 << 20, *, latency: bool = False, file_io: bool = False
+) -> ProbeSource:
+    """The probe with the state set and the metrics engine's event types."""
     require_bpf()
     return ProbeSource(
-        STATE_EVENT_TYPES | METRICS_EVENT_TYPES, snaplen=snaplen, ring_bytes=ring_bytes
+        STATE_EVENT_TYPES | METRICS_EVENT_TYPES,
+        snaplen=snaplen,
+        ring_bytes=ring_bytes,
+        latency=latency,
+        file_io=file_io,
     )
 
 

@@ -3,13 +3,15 @@ the state layer and the metrics engine, as `lanner run` does. The clients' own c
 truth: lanner's must equal them, error replies must count as errors, queries come normalised,
 and latency percentiles agree with the client's within the tolerance below.
 
-What is compared is the client side (curl, wrk, the mariadb client, a Python client): the
-probe has no filler for writev, which nginx answers with, so nginx's own replies are not seen
-live (the offline proxy tests cover the server side).
+Both ends are compared: the clients' (curl, wrk, the mariadb client, a Python client) and the
+servers' own (nginx reads requests with recv and answers with writev, MariaDB with read/write).
+Syscall latency (a probe with the sys_enter hook) and per-file I/O (reads and writes on regular
+files, off by default) are checked against workloads whose durations and sizes are known.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import struct
@@ -18,12 +20,14 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from lanner.capture.ebpf.source import ProbeSource
 from lanner.metrics.histogram import merged
 from lanner.metrics.spread import backend_spread
+from tests.capture.bpf_support import require_bpf
 from tests.metrics.live import LiveMetrics, open_probe
 from tests.metrics.servers import require
 
@@ -82,6 +86,16 @@ def test_curl_against_nginx_counts_statuses_errors_and_latency(
         ours.update(stats.statuses)
     assert ours == client_statuses == Counter({200: 70, 404: 12, 500: 8})
     assert sum(s.errors for s in series.values()) == 20
+    # nginx's own view of the same requests, from its recv and writev calls
+    server = {k[4]: s for k, s in live.engine.http.items() if k[1] == "nginx" and k[2] == "server"}
+    assert {path: s.requests for path, s in server.items()} == {
+        path: s.requests for path, s in series.items()
+    }
+    served: Counter[int] = Counter()
+    for stats in server.values():
+        served.update(stats.statuses)
+    assert served == client_statuses
+    assert sum(s.errors for s in server.values()) == 20
     hist = merged(s.latency for s in series.values())
     times = [float(t) for _code, t in replies]
     for q in (0.5, 0.9):
@@ -112,6 +126,11 @@ def test_wrk_load_on_nginx_is_counted_exactly(probe: ProbeSource, nginx_port: in
     stats = live.engine.http[("host", "wrk", "client", "GET", "/ok")]
     assert stats.requests == total
     assert dict(stats.statuses) == {200: total} and stats.errors == 0
+    # nginx also answers the requests in flight when wrk stops (one per connection), which
+    # wrk never reads nor counts
+    served = live.engine.http[("host", "nginx", "server", "GET", "/ok")]
+    assert total <= served.requests <= total + 2
+    assert dict(served.statuses) == {200: served.requests} and served.errors == 0
     assert _close_enough(stats.latency.quantile(0.5), percentiles["50"]), (
         stats.latency.quantile(0.5),
         output,
@@ -264,3 +283,60 @@ def test_refusing_and_resetting_backends_are_failures_not_skew(
     assert {b.ip for b in spreads[port].failing} == {"127.0.0.3", "127.0.0.4"}
     assert spreads[port + 1].verdict == "skewed"
     assert not spreads[port + 1].failing
+
+
+# ---- syscall latency and file I/O ----------------------------------------------------------
+
+SLOW_READS = r"""
+import os, socket, threading
+a, b = socket.socketpair()
+for _ in range(3):  # three reads that wait 0.2 s for their data
+    threading.Timer(0.2, lambda: a.send(b"late")).start()
+    os.read(b.fileno(), 64)
+for _ in range(40):  # forty that find it there
+    a.send(b"now")
+    os.read(b.fileno(), 64)
+"""
+
+
+def test_syscall_latency_live_matches_known_waits() -> None:
+    probe = open_probe(latency=True)
+    try:
+        with LiveMetrics(probe) as live:
+            subprocess.run([sys.executable, "-c", SLOW_READS], check=True)
+    finally:
+        probe.close()
+    reads = [
+        s
+        for (_c, proc, name), s in live.engine.syscalls.items()
+        if proc.startswith("python") and name == "read"
+    ]
+    hist = merged(s.latency for s in reads)
+    assert sum(s.count for s in reads) == hist.count == 43  # every exit had its enter
+    slow = hist.quantile(0.99)
+    fast = hist.quantile(0.5)
+    assert slow is not None and fast is not None
+    assert 0.15e9 <= slow <= 1e9
+    assert fast < 0.01e9
+
+
+def test_top_files_live_counts_dd_bytes(tmp_path: Path) -> None:
+    require_bpf()
+    source = tmp_path / "in.bin"
+    source.write_bytes(bytes(range(256)) * 1200)  # 307200 bytes
+    target = tmp_path / "out.bin"
+    command = [sys.executable, "-m", "lanner", "top", "files", "--once", "--json", "-n", "500"]
+    proc = subprocess.Popen(
+        [*command, "--duration", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    first = proc.stderr.readline()  # printed once the probe is attached
+    assert "capture started" in first, first + proc.stderr.read()
+    subprocess.run(["dd", f"if={source}", f"of={target}", "bs=65536", "status=none"], check=True)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    rows = {r["file"]: r for r in json.loads(out)["rows"]}
+    written, read = rows[str(target)], rows[str(source)]
+    assert (written["writes"], written["write_bytes"]) == (5, 307200)
+    assert read["read_bytes"] == 307200 and read["reads"] >= 5
+    assert written["p99_ms"] is not None

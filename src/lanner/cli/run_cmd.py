@@ -151,7 +151,13 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
     # Payload bytes feed the protocol decoders; rules alone only look at the first few.
     snaplen = metrics_settings.snaplen if metrics is not None else _RULES_SNAPLEN
     try:
-        source = ProbeSource(selected_event_types(setup, consumers), mode=mode, snaplen=snaplen)
+        source = ProbeSource(
+            selected_event_types(setup, consumers),
+            mode=mode,
+            snaplen=snaplen,
+            file_io=metrics is not None and metrics_settings.file_io,
+            latency=metrics is not None and metrics_settings.latency,
+        )
     except ProbeError as exc:
         fail(f"cannot start live capture: {exc}")
         raise AssertionError from None  # pragma: no cover

@@ -76,6 +76,9 @@ def live_metrics(
     duration: float | None,
     snaplen: int,
     on_progress: Callable[[MetricsEngine], None] | None = None,
+    *,
+    file_io: bool = False,
+    latency: bool = True,
 ) -> MetricsEngine:
     """Watch this node through the probe until `duration` seconds pass (None: until SIGINT or
     SIGTERM), feeding the state layer and a metrics engine; fails in one line when the probe
@@ -91,7 +94,12 @@ def live_metrics(
         state.seed(record)
     engine = MetricsEngine()
     try:
-        source = ProbeSource(STATE_EVENT_TYPES | METRICS_EVENT_TYPES, snaplen=snaplen)
+        source = ProbeSource(
+            STATE_EVENT_TYPES | METRICS_EVENT_TYPES,
+            snaplen=snaplen,
+            file_io=file_io,
+            latency=latency,
+        )
     except ProbeError as exc:
         fail(f"top: cannot start live capture: {exc}")
         raise AssertionError from None  # pragma: no cover
@@ -138,9 +146,16 @@ def _live(
     once: bool,
     as_json: bool,
     console: Console,
+    file_io: bool,
+    latency: bool,
 ) -> None:
     if once or as_json or not console.is_terminal:
-        engine = live_metrics(_ONCE_DEFAULT_S if duration is None else duration, snaplen)
+        engine = live_metrics(
+            _ONCE_DEFAULT_S if duration is None else duration,
+            snaplen,
+            file_io=file_io,
+            latency=latency,
+        )
         rows = builder(engine)
         if as_json:
             doc = {"view": view, "live": True, "duration_s": duration, "rows": rows[:limit]}
@@ -158,7 +173,7 @@ def _live(
                 live.update(render_table(view, builder(current), limit), refresh=True)
 
         live.update(render_table(view, [], limit), refresh=True)
-        engine = live_metrics(duration, snaplen, refresh)
+        engine = live_metrics(duration, snaplen, refresh, file_io=file_io, latency=latency)
         live.update(render_table(view, builder(engine), limit), refresh=True)
 
 
@@ -180,6 +195,17 @@ def top(  # noqa: PLR0917 (typer maps parameters to options)
     snaplen: Annotated[
         int, typer.Option("--snaplen", help="Live: socket payload bytes kept per call.")
     ] = DEFAULT_SNAPLEN,
+    file_io: Annotated[
+        bool | None,
+        typer.Option(
+            "--file-io/--no-file-io",
+            help="Live: capture reads and writes on regular files (default: for the files view).",
+        ),
+    ] = None,
+    latency: Annotated[
+        bool,
+        typer.Option("--latency/--no-latency", help="Live: measure syscall latency."),
+    ] = True,
 ) -> None:
     """Busiest processes, files, connections, HTTP endpoints or SQL queries."""
     builder = VIEWS.get(view)
@@ -203,6 +229,8 @@ def top(  # noqa: PLR0917 (typer maps parameters to options)
             once=once,
             as_json=as_json,
             console=console,
+            file_io=view == "files" if file_io is None else file_io,
+            latency=latency,
         )
         return
     if not trace.is_file():

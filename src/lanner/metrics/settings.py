@@ -17,6 +17,10 @@ MAX_SNAPLEN = 4096
 class MetricsSettings:
     enabled: bool = True
     snaplen: int = DEFAULT_SNAPLEN
+    # Reads and writes on regular files, for per-file bytes and operations: high volume, off.
+    file_io: bool = False
+    # Syscall latency: a sys_enter hook on every syscall and an enter event per captured exit.
+    latency: bool = False
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MetricsSettings:
@@ -29,4 +33,6 @@ class MetricsSettings:
             raise ConfigError(f"metrics.snaplen: expected a number of bytes, got {snaplen!r}")
         if not 0 <= snaplen <= MAX_SNAPLEN:
             raise ConfigError(f"metrics.snaplen: expected 0 to {MAX_SNAPLEN} bytes, got {snaplen}")
-        return cls(enabled, snaplen)
+        file_io = get_bool(config, "metrics.file_io", False)
+        latency = get_bool(config, "metrics.latency", False)
+        return cls(enabled, snaplen, file_io, latency)

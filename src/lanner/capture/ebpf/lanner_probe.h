@@ -256,6 +256,8 @@
 #define NR_preadv 295
 #define NR_pwritev 296
 #define NR_setns 308
+#define NR_preadv2 327
+#define NR_pwritev2 328
 #define NR_finit_module 313
 #define NR_renameat2 316
 #define NR_memfd_create 319

@@ -106,6 +106,8 @@ static __always_inline int handle_exit(__u64 nr, long ret, struct pt_regs *regs)
 	case NR_writev:
 	case NR_preadv:
 	case NR_pwritev:
+	case NR_preadv2:
+	case NR_pwritev2:
 	case NR_sendto:
 	case NR_recvfrom:
 	case NR_sendmsg:

@@ -124,7 +124,9 @@ __noinline int sys_exit_io(struct sys_call *c)
 	case NR_readv:
 	case NR_writev:
 	case NR_preadv:
-	case NR_pwritev: {
+	case NR_pwritev:
+	case NR_preadv2: /* preadv/pwritev with flags: glibc's preadv/pwritev call them */
+	case NR_pwritev2: {
 		struct file *f = task_fd_file(t, (int)a[0]);
 		__u64 snap = 0;
 		if (file_is_socket(f))
@@ -145,7 +147,7 @@ __noinline int sys_exit_io(struct sys_call *c)
 			off = w_u64(buf, off, 2, fd);
 			off = w_u32(buf, off, 3, a[2]);
 			off = w_u64(buf, off, 4, a[3]);
-		} else if (nr == NR_readv || nr == NR_preadv) {
+		} else if (nr == NR_readv || nr == NR_preadv || nr == NR_preadv2) {
 			/* res, size (sum of the iovecs' lengths, known once they are walked), data, fd[, pos] */
 			off = ev_begin(buf, nr == NR_readv ? PPME_SYSCALL_READV_X : PPME_SYSCALL_PREADV_X,
 				       nr == NR_readv ? 4 : 5, tid);
@@ -155,7 +157,7 @@ __noinline int sys_exit_io(struct sys_call *c)
 			off = g_iovec(off, 2, a[1], a[2], snap);
 			*(__u32 *)&buf[size_at] = (__u32)*(__u64 *)&buf[IOV_TOTAL_AT];
 			off = w_u64(buf, off, 3, fd);
-			if (nr == NR_preadv)
+			if (nr != NR_readv)
 				off = w_u64(buf, off, 4, a[3]);
 		} else {
 			off = ev_begin(buf, nr == NR_writev ? PPME_SYSCALL_WRITEV_X : PPME_SYSCALL_PWRITEV_X,
@@ -164,7 +166,7 @@ __noinline int sys_exit_io(struct sys_call *c)
 			off = g_iovec(off, 1, a[1], a[2], snap);
 			off = w_u64(buf, off, 2, fd);
 			off = w_u32(buf, off, 3, (__u32)*(__u64 *)&buf[IOV_TOTAL_AT]);
-			if (nr == NR_pwritev)
+			if (nr != NR_writev)
 				off = w_u64(buf, off, 4, a[3]);
 		}
 		break;

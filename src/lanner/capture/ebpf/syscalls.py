@@ -75,6 +75,8 @@ SYSCALL_NUMBERS_X86_64: dict[str, int] = {
     "preadv": 295,
     "pwritev": 296,
     "setns": 308,
+    "preadv2": 327,
+    "pwritev2": 328,
     "finit_module": 313,
     "renameat2": 316,
     "memfd_create": 319,
@@ -93,6 +95,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "umount": ("umount2",),
     "pread": ("pread64",),
     "pwrite": ("pwrite64",),
+    # glibc's preadv/pwritev call preadv2/pwritev2; the probe sends both as preadv/pwritev events
+    "preadv": ("preadv", "preadv2"),
+    "pwritev": ("pwritev", "pwritev2"),
 }
 
 PROCEXIT = "procexit"
@@ -119,10 +124,10 @@ def select(names: Iterable[str]) -> Selection:
         name = raw.strip()
         if name == PROCEXIT:
             procexit = True
-        elif name in CAPTURABLE:
-            syscalls.add(name)
         elif name in _ALIASES:
             syscalls.update(_ALIASES[name])
+        elif name in CAPTURABLE:
+            syscalls.add(name)
         else:
             unsupported.add(name)
     return Selection(frozenset(syscalls), procexit, frozenset(unsupported))
