@@ -19,6 +19,7 @@ from lanner.capture.scap import EventSelection, ScapReader
 from lanner.events._syscalls import SYSCALL_NAMES
 from lanner.events.table import GENERIC_E, GENERIC_X, codes_for_name
 from lanner.rules.ruleset import Ruleset
+from lanner.state.needs import unneeded_state_types
 from lanner.state.state import State, should_deliver
 
 AlertHandler = Callable[[Alert], None]
@@ -33,6 +34,11 @@ class BatchConsumer(Protocol):
     def needed_event_types(self) -> frozenset[str] | None:
         """The event types (evt.type names) it reads, which selection must keep (None: all)."""
         ...
+
+
+# A consumer may also say which fields' worth of state it reads, with a method
+# `needed_fields() -> frozenset[str] | None` (registered field names, None: any state).
+# Without that method it counts as reading all the state.
 
 
 @dataclass
@@ -89,7 +95,7 @@ class DetectionEngine:
         monitor = self.drop_monitor
         if needed is None or (monitor is not None and monitor.settings.simulate_drops):
             return None
-        codes = set(self.state.parser.needed_codes())
+        codes = set(self.state.parser.needed_codes(unneeded_state_types(self.read_fields())))
         for name in needed:
             codes.update(codes_for_name(name))
         if not needed.isdisjoint(SYSCALL_NAMES):
@@ -104,6 +110,23 @@ class DetectionEngine:
         names = set(needed)
         for consumer in self.consumers:
             wanted = consumer.needed_event_types()
+            if wanted is None:
+                return None
+            names |= wanted
+        return frozenset(names)
+
+    def read_fields(self) -> frozenset[str] | None:
+        """The registered names of the fields the running rules (conditions and outputs) and
+        the consumers read; None when unknown (a consumer that does not say)."""
+        names: set[str] = set()
+        for rule in self.ruleset.enabled_rules():
+            names |= rule.condition.fields
+            names |= rule.exception_fields
+            # Output keys carry their argument: proc.aname[2], evt.arg.flags.
+            names.update(part.key.split("[", 1)[0] for part in rule.output.fields)
+        for consumer in self.consumers:
+            needed_fields = getattr(consumer, "needed_fields", None)
+            wanted = needed_fields() if needed_fields is not None else None
             if wanted is None:
                 return None
             names |= wanted

@@ -8,7 +8,7 @@ connect, accept, dup, pipe... build the fd tables) and fills the Event's state s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from lanner.events.table import (
@@ -171,15 +171,16 @@ class StateParser(FdParsers):
         table[("container", ">")] = self.on_container_event
         return table
 
-    def needed_codes(self) -> frozenset[int]:
+    def needed_codes(self, unneeded_types: Collection[str] = ()) -> frozenset[int]:
         """The event codes that change the state: those with a handler, in both directions
-        (an exit handler falls back on its enter event's parameters).
+        (an exit handler falls back on its enter event's parameters), except the event types
+        in `unneeded_types` (handlers of state nobody reads: see state/needs.py).
 
         Any other event only pairs enter and exit events: its thread's next event will not
         pair with what came before it. A source that skips such an event says so on that
         thread's next event it delivers (`Event.after_skip`), which keeps the pairing exact.
         """
-        names = {name for name, _direction in self._handlers}
+        names = {name for name, _direction in self._handlers} - set(unneeded_types)
         return frozenset(code for name in names for code in codes_for_name(name))
 
     def quiet_codes(self) -> frozenset[int]:
