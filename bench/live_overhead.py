@@ -10,7 +10,10 @@ Loads:
   getppid   a C loop of getppid syscalls, none of which the probe selects (the floor cost of a hook)
 
 The selection is Falco's state-keeping syscalls (no read/write), as a default ruleset needs.
-Per-syscall tracepoints need tracefs; the script mounts it when missing (as root).
+Per-syscall tracepoints need tracefs; the script mounts it when missing (as root). The mode
+"raw+latency" is raw plus the sys_enter hook and an enter event per captured exit (metrics.latency).
+Each probe is loaded for its own runs only and closed after them, so no idle hook of another mode
+runs during the baseline or the other modes (loading takes ~0.15 s).
 
 With --agent (the default), the consumer is the agent's pipeline: the state tables and the
 stable Falco ruleset (compat corpus) through DetectionEngine, with the selection `lanner run`
@@ -269,7 +272,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--loads", default="find,execloop,getppid")
     parser.add_argument("--agent", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--modes", default="tracepoint,raw")
+    parser.add_argument("--modes", default="tracepoint,raw,raw+latency")
     parser.add_argument("--sweep", default="", help="target events/s list, 0 = max")
     parser.add_argument("--sweep-seconds", type=float, default=3.0)
     parser.add_argument("--agent-rss", type=float, default=0, help="seconds of `lanner run`")
@@ -279,7 +282,8 @@ def main() -> None:
         raise SystemExit(f"live_overhead: {reason}")
     if tracefs_syscalls() is None:
         subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], check=False)
-    modes = [m for m in args.modes.split(",") if m == "raw" or tracefs_syscalls() is not None]
+    have_tracefs = tracefs_syscalls() is not None
+    modes = [m for m in args.modes.split(",") if m != "tracepoint" or have_tracefs]
     rss_start = rss_mib()
     agent = AgentFactory() if args.agent else None
     selection = agent.selection if agent is not None else STATE_SET
@@ -289,11 +293,16 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         loads = build_loads(Path(tmp), [x for x in args.loads.split(",") if x])
+
+        def open_source(mode: str) -> ProbeSource:
+            if mode == "raw+latency":
+                return ProbeSource(selection, mode="raw", latency=True)
+            return ProbeSource(selection, mode=mode)
+
         t0 = time.perf_counter()
-        sources = {mode: ProbeSource(selection, mode=mode) for mode in modes}
-        print(f"probe load+attach: {(time.perf_counter() - t0) / len(modes):.2f} s per mode")
-        for src in sources.values():  # loaded but idle until its turn
-            src.update_selection([])
+        for mode in modes:
+            open_source(mode).close()
+        print(f"probe load+attach+close: {(time.perf_counter() - t0) / len(modes):.2f} s per mode")
         print(
             f"{'load':9} {'config':11} {'median s':>9} {'ratio':>6} {'events/s':>10} {'drops':>6}"
         )
@@ -304,14 +313,14 @@ def main() -> None:
             timed(cmd)  # warm caches
             for _ in range(args.runs):
                 times["baseline"].append(timed(cmd))
-                for mode, src in sources.items():
-                    src.update_selection(selection)
+                for mode in modes:
+                    src = open_source(mode)
                     before = src.stats()
                     consumer = Consumer(src, agent.engine() if agent is not None else None)
                     elapsed = timed(cmd)
                     consumer.stop()
-                    src.update_selection([])
                     after = src.stats()
+                    src.close()
                     times[mode].append(elapsed)
                     rates[mode].append(consumer.events / elapsed)
                     drops[mode] += after.drops - before.drops
@@ -328,17 +337,16 @@ def main() -> None:
         if args.sweep:
             exe = compile_c(Path(tmp), "openloop", OPENLOOP_C)
             if exe is not None:
-                src = sources.get("raw") or next(iter(sources.values()))
+                src = open_source("raw")
                 targets = [int(x) for x in args.sweep.split(",")]
                 sweep(src, selection, agent, exe, targets, args.sweep_seconds)
+                src.close()
         print(
             f"bench process RSS: {rss_mib():.0f} MiB now, peak {rss_mib('VmHWM'):.0f} MiB "
-            f"({len(sources)} probes loaded; Python + libs before them: {rss_start:.0f} MiB)"
+            f"(Python + libs before the probes: {rss_start:.0f} MiB)"
         )
         if agent is not None:
             print(f"alerts raised during the runs: {agent.alerts}")
-        for src in sources.values():
-            src.close()
 
 
 if __name__ == "__main__":
