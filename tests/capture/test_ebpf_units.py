@@ -12,7 +12,7 @@ from typing import BinaryIO
 import pytest
 
 from lanner.capture.ebpf import syscalls
-from lanner.capture.ebpf.layout import Globals
+from lanner.capture.ebpf.layout import Globals, enter_layouts, fill_enter_layouts
 from lanner.capture.ebpf.ring import RingReader
 from lanner.capture.ebpf.source import ProbeError, ProbeSource, boot_to_epoch_ns
 from lanner.events.event import Event
@@ -231,3 +231,44 @@ def test_require_bpf_fails_instead_of_skipping_when_required(
     monkeypatch.setattr(bpf_support, "REQUIRE_BPF", False)
     with pytest.raises(pytest.skip.Exception, match="no bpf here"):
         bpf_support.require_bpf()
+
+
+def test_vectored_and_positional_names_select_their_syscalls() -> None:
+    sel = syscalls.select(["pread", "pwrite", "readv", "writev", "preadv", "pwritev"])
+    # glibc's preadv/pwritev call the *2 forms: both send preadv/pwritev events
+    assert sel.syscalls == {
+        "pread64",
+        "pwrite64",
+        "readv",
+        "writev",
+        "preadv",
+        "preadv2",
+        "pwritev",
+        "pwritev2",
+    }
+    assert not sel.unsupported
+
+
+def test_enter_layouts_copy_each_enter_param_from_the_same_named_exit_param() -> None:
+    layouts = enter_layouts()
+    for code, sources in layouts.items():
+        enter, leave = event_info(code - 1), event_info(code)
+        assert enter is not None and leave is not None
+        assert len(sources) == enter.nparams
+        for param, index in zip(enter.params, sources, strict=True):
+            assert (leave.params[index].name, leave.params[index].type) == (param.name, param.type)
+    # openat's exit (fd, dirfd, name, flags, mode, dev, ino) feeds its enter (dirfd, name, ...)
+    assert layouts[307] == (1, 2, 3, 4)
+    assert layouts[119] == (2, 3)  # writev: fd, size
+    # no enter event where the exit does not carry it or where a child has none
+    assert 367 not in layouts  # dup: the exit names its fd "oldfd"
+    assert 223 not in layouts and 293 not in layouts  # clone, execve
+
+
+def test_fill_enter_layouts_marks_only_those_codes() -> None:
+    g = Globals()
+    fill_enter_layouts(g)
+    emitted = {code for code in range(512) if g.enter_layout[code].emit}
+    assert emitted == set(enter_layouts())
+    slot = g.enter_layout[307]
+    assert (slot.nparams, list(slot.src)[:4]) == (4, [1, 2, 3, 4])

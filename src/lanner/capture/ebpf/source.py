@@ -15,9 +15,10 @@ Two options feed the metrics engine:
   - `file_io`: read/write-family calls on regular files are sent too (without data); otherwise
     only socket I/O is.
 
-"raw" is the default: measured here (bench/live_overhead.py, getppid loop, nothing selected) it
-costs ~5 % against ~21 % for the per-syscall tracepoints, whose perf-event dispatch runs for every
-syscall once any syscall tracepoint is enabled; it also needs no tracefs.
+"raw" is the default: it needs no tracefs and attaches in one step, where the tracepoints add
+~1 s of start-up for a 64-syscall selection. Its floor on unselected syscalls is higher
+(bench/live_overhead.py with each probe loaded only for its own runs, getppid loop: raw
+1.54-1.73x, tracepoints 1.33x; docs/performance.md).
 """
 
 from __future__ import annotations
