@@ -88,3 +88,16 @@ def test_fd_kinds_and_clone() -> None:
     assert child.get(4) is not sock and child.get(4).name == "::1:80"  # type: ignore[union-attr]
     assert FdInfo(5, FdType.PIDFD).typechar == "P"
     assert FdInfo(6, FdType.UNSUPPORTED).typechar == "X"
+
+
+def test_fd_copy_carries_every_slot() -> None:
+    info = FdInfo(3, 1, "/x")
+    for index, slot in enumerate(FdInfo.__slots__):
+        setattr(info, slot, f"value-{index}")
+    same = info.copy()
+    renumbered = info.copy(9)
+    for slot in FdInfo.__slots__:
+        assert getattr(same, slot) == getattr(info, slot), slot
+        if slot != "fd":
+            assert getattr(renumbered, slot) == getattr(info, slot), slot
+    assert renumbered.fd == 9

@@ -183,9 +183,10 @@ def decode_typed(ptype: ParamType, raw: bytes, table: str | None) -> Any:
 
 
 Decoder = Callable[[bytes, str | None], Any]
+OneDecoder = Callable[[bytes], Any]
 
 
-def _int_decoder(signed: bool, fd32_unsigned: bool = False) -> Decoder:
+def _int_decoder(signed: bool, fd32_unsigned: bool = False) -> OneDecoder:
     """A decoder of one integer type: the common sizes by one struct call, others (odd
     sizes, empty) by `decode_int`."""
     by_size = {n: s.unpack for n, s in (_SIGNED_S if signed else _UNSIGNED_S).items()}
@@ -195,7 +196,7 @@ def _int_decoder(signed: bool, fd32_unsigned: bool = False) -> Decoder:
         by_size[4] = _UNSIGNED_S[4].unpack
     get = by_size.get
 
-    def decode(raw: bytes, _table: str | None) -> int | None:
+    def decode(raw: bytes) -> int | None:
         unpack = get(len(raw))
         if unpack is not None:
             value: int = unpack(raw)[0]
@@ -205,8 +206,9 @@ def _int_decoder(signed: bool, fd32_unsigned: bool = False) -> Decoder:
     return decode
 
 
-def _decoders() -> dict[ParamType, Decoder]:
-    found: dict[ParamType, Decoder] = {}
+def _one_arg_decoders() -> dict[ParamType, OneDecoder]:
+    """Decoders of the types whose decoding needs nothing but the bytes."""
+    found: dict[ParamType, OneDecoder] = {}
     signed = _int_decoder(True)
     unsigned = _int_decoder(False)
     for ptype in SIGNED_TYPES:
@@ -215,22 +217,32 @@ def _decoders() -> dict[ParamType, Decoder]:
     for ptype in UNSIGNED_TYPES:
         found[ptype] = unsigned
     for ptype in STRING_TYPES:
-        found[ptype] = lambda raw, _t: decode_string(raw)
-    found.update(_SPECIAL_DECODERS)
+        found[ptype] = decode_string
+    found.update(
+        {
+            ParamType.SOCKADDR: decode_sockaddr,
+            ParamType.SOCKTUPLE: decode_socktuple,
+            ParamType.FDLIST: decode_fdlist,
+            ParamType.IPV4ADDR: lambda raw: _ipv4(raw) if len(raw) == 4 else None,
+            ParamType.IPV6ADDR: lambda raw: _ipv6(raw) if len(raw) == 16 else None,
+            ParamType.IPADDR: _decode_ip,
+            ParamType.DOUBLE: lambda raw: _DOUBLE.unpack(raw)[0] if len(raw) == 8 else None,
+        }
+    )
     return found
 
 
-_SPECIAL_DECODERS: dict[ParamType, Decoder] = {
-    ParamType.SOCKADDR: lambda raw, _t: decode_sockaddr(raw),
-    ParamType.SOCKTUPLE: lambda raw, _t: decode_socktuple(raw),
-    ParamType.FDLIST: lambda raw, _t: decode_fdlist(raw),
-    ParamType.DYN: decode_dyn,
-    ParamType.IPV4ADDR: lambda raw, _t: _ipv4(raw) if len(raw) == 4 else None,
-    ParamType.IPV6ADDR: lambda raw, _t: _ipv6(raw) if len(raw) == 16 else None,
-    ParamType.IPADDR: lambda raw, _t: _decode_ip(raw),
-    ParamType.DOUBLE: lambda raw, _t: _DOUBLE.unpack(raw)[0] if len(raw) == 8 else None,
+_ONE_ARG = _one_arg_decoders()
+
+
+def _with_table(decoder: OneDecoder) -> Decoder:
+    return lambda raw, _table: decoder(raw)
+
+
+_DECODERS: dict[ParamType, Decoder] = {
+    ptype: _with_table(decoder) for ptype, decoder in _ONE_ARG.items()
 }
-_DECODERS = _decoders()
+_DECODERS[ParamType.DYN] = decode_dyn
 
 
 _SIGNED_FORMATS = {1: "b", 2: "h", 4: "i", 8: "q"}
@@ -252,3 +264,15 @@ def fixed_format(ptype: ParamType, size: int) -> str | None:
 def decode_param(info: ParamInfo, raw: bytes) -> Any:
     """Decode one parameter's bytes according to its table entry."""
     return decode_typed(info.type, raw, info.flag_table)
+
+
+def param_decoder(info: ParamInfo) -> OneDecoder:
+    """`decode_param` bound to one parameter: raw bytes -> value in a single call (events
+    keep a tuple of these per code: the per-parameter cost of their lazy decoding)."""
+    decoder = _ONE_ARG.get(info.type)
+    if decoder is not None:
+        return decoder
+    if info.type == ParamType.DYN:
+        table = info.flag_table
+        return lambda raw: decode_dyn(raw, table)
+    return bytes

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from itertools import accumulate
 from typing import Any
 
-from lanner.events.decode import decode_param, fixed_format
+from lanner.events.decode import fixed_format, param_decoder
 from lanner.events.render import render_value
 from lanner.events.table import (
     EF_LARGE_PAYLOAD,
@@ -49,6 +49,18 @@ _INT_ONLY: dict[int, tuple[EventInfo, bool]] = {}
 # (event code, raw length array) -> (unpacker of all the params, their total size)
 _FIXED_LAYOUTS: dict[tuple[int, bytes], FixedLayout] = {}
 _FIXED_LAYOUTS_MAX = 4096
+
+
+# event code -> (its EventInfo, one decoder per parameter of its table entry)
+_DECODERS_BY_CODE: dict[int, tuple[EventInfo, tuple[Callable[[bytes], Any], ...]]] = {}
+
+
+def _param_decoders(info: EventInfo) -> tuple[Callable[[bytes], Any], ...]:
+    known = _DECODERS_BY_CODE.get(info.code)
+    if known is None or known[0] is not info:
+        known = (info, tuple(param_decoder(param) for param in info.params))
+        _DECODERS_BY_CODE[info.code] = known
+    return known[1]
 
 
 def _all_int_params(info: EventInfo) -> bool:
@@ -281,10 +293,29 @@ class Event:
                 raw = self._buf[starts[i] : starts[i + 1]]
             if type(raw) is not bytes:
                 raw = bytes(raw)
-            params = self.info.params
-            value = decode_param(params[i], raw) if i < len(params) else raw
+            decoders = _param_decoders(self.info)
+            value = decoders[i](raw) if i < len(decoders) else raw
             values[i] = value
         return value
+
+    def decode_all(self) -> None:
+        """Decode every parameter now (cached as `param` would): cheaper than one by one
+        for a handler about to read most of them (clone, execve, open...)."""
+        values = self._values
+        if values is None:
+            if self._decode_fixed() is not None:
+                return
+            values = self._values = [_MISSING] * self.nparams
+        starts = self._starts or self._compute_starts()
+        buf = self._buf
+        decoders = _param_decoders(self.info)
+        known = len(decoders)
+        for i, value in enumerate(values):
+            if value is _MISSING:
+                raw = buf[starts[i] : starts[i + 1]]
+                if type(raw) is not bytes:
+                    raw = bytes(raw)
+                values[i] = decoders[i](raw) if i < known else raw
 
     def param_index(self, name: str) -> int | None:
         """The index of the parameter called `name` in this event, or None."""

@@ -129,6 +129,7 @@ class FdParsers(ProcParsers):
     def on_open_exit(self, event: Any, thread: ThreadInfo | None) -> None:
         if thread is None:
             return
+        event.decode_all()  # fd, name, flags, dev, ino: nearly all of them are read
         fd = ret(event)
         kind = event.info.name
         name = as_str(own(event, "name")) if kind != "open_by_handle_at" else ""

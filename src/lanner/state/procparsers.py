@@ -172,6 +172,7 @@ class ProcParsers:
     # ---- clone / fork / vfork / clone3 ---------------------------------------------------
 
     def on_clone_exit(self, event: Any, thread: ThreadInfo | None) -> None:
+        event.decode_all()  # most of its ~20 parameters are read below
         child_tid = ret(event)
         if child_tid < 0:
             return
@@ -293,6 +294,7 @@ class ProcParsers:
     def on_execve_exit(self, event: Any, thread: ThreadInfo | None) -> None:
         if thread is None or ret(event) < 0:
             return
+        event.decode_all()  # most of its parameters are read below
         thread.exited = False
         thread.exe = as_str(pget(event, "exe"))
         thread.lastexec_ts = event.ts

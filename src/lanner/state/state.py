@@ -87,6 +87,8 @@ class State:
         self.users: dict[int, UserInfo] = {}
         self.groups: dict[int, GroupInfo] = {}
         self.interfaces: list[Interface] = []
+        self._local_addresses: tuple[list[Interface], int, dict[tuple[str, bool], str | None]]
+        self._local_addresses = (self.interfaces, 0, {})
         # container id -> metadata object; the enrich layer fills it, fields read it.
         self.containers: dict[str, Any] = {}
         self.machine: Any = None
@@ -140,6 +142,20 @@ class State:
         """Our address toward remote, from the interface list (patches "0.0.0.0" sources)."""
         if remote is None:
             return None
+        # Asked for every datagram from an unbound socket: remember the answers for as long
+        # as the interface list stays the same.
+        interfaces = self.interfaces
+        known = self._local_addresses
+        if known[0] is not interfaces or known[1] != len(interfaces):
+            known = self._local_addresses = (interfaces, len(interfaces), {})
+        key = (remote, ipv6)
+        cache = known[2]
+        if key in cache:
+            return cache[key]
+        found = cache[key] = self._find_local_address(remote, ipv6)
+        return found
+
+    def _find_local_address(self, remote: str, ipv6: bool) -> str | None:
         family = AF_INET6 if ipv6 else AF_INET
         try:
             target = ipaddress.ip_address(remote)
