@@ -183,8 +183,18 @@ class DetectionEngine:
         process = self.state.batch_processor()
         run = self.ruleset.run
         delivered = 0
-        if self.legacy_events:
-            # Every event goes to the rules.
+        typed = self.ruleset.typed_rules()
+        if self.legacy_events and typed is not None:
+            # Every event goes to the rules; most have a type no rule names (state events).
+            for event in events:
+                process(event)
+                if event.type_name in typed:
+                    matched = run(event)
+                    if matched:
+                        for rule in matched:
+                            self._emit(rule, event)
+            delivered = len(events)
+        elif self.legacy_events:
             for event in events:
                 process(event)
                 matched = run(event)
@@ -199,6 +209,8 @@ class DetectionEngine:
                 if event.direction == ">" and not should_deliver(event, False):
                     continue
                 delivered += 1
+                if typed is not None and event.type_name not in typed:
+                    continue
                 matched = run(event)
                 if matched:
                     for rule in matched:

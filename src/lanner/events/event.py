@@ -276,6 +276,9 @@ class Event:
             return None
         values = self._values
         if values is None:
+            if i == 0:
+                # The first value (often the only one read: res, fd), straight from the bytes.
+                return self._decode_first()
             values = self._decode_fixed()
             if values is not None:
                 return values[i]
@@ -296,6 +299,34 @@ class Event:
             decoders = _param_decoders(self.info)
             value = decoders[i](raw) if i < len(decoders) else raw
             values[i] = value
+        return value
+
+    def _decode_first(self) -> Any:
+        """Parameter 0 of an event none of whose parameters is decoded yet."""
+        info = self.info
+        code = info.code
+        n = self.nparams
+        buf = self._buf
+        lens_at = self._lens_at
+        if info.flags & EF_LARGE_PAYLOAD:
+            first = lens_at + (n << 2)
+            stop = first + _U32.unpack_from(buf, lens_at)[0]
+        else:
+            first = lens_at + (n << 1)
+            stop = first + _U16.unpack_from(buf, lens_at)[0]
+        # As in _compute_starts: a corrupt length never reads past the event's own bytes.
+        end = self._end
+        raw = buf[first : stop if stop < end else end]
+        if type(raw) is not bytes:
+            raw = bytes(raw)
+        known = _DECODERS_BY_CODE.get(code)
+        if known is None or known[0] is not info:
+            decoders = _param_decoders(info)
+        else:
+            decoders = known[1]
+        value = decoders[0](raw) if decoders else raw
+        values = self._values = [_MISSING] * n
+        values[0] = value
         return value
 
     def decode_all(self) -> None:

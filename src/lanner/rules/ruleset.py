@@ -218,6 +218,13 @@ class Ruleset:
             return None
         return frozenset(name for name, rules in self._by_type.items() if rules)
 
+    def typed_rules(self) -> dict[str, tuple[CompiledRule, ...]] | None:
+        """The event-type index, for a caller that skips `run` for events no rule can
+        match (their type is not a key); None when some rule matches every type."""
+        if self._any_type:
+            return None
+        return self._by_type
+
     def run(self, event: Any, /) -> Sequence[CompiledRule]:
         """The rules ``event`` matches: the first one, or all with ``rule_matching: all``."""
         candidates = self._by_type.get(event.type_name, self._any_type)
