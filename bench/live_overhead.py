@@ -10,8 +10,8 @@ Loads:
   getppid   a C loop of getppid syscalls, none of which the probe selects (the floor cost of a hook)
 
 The selection is Falco's state-keeping syscalls (no read/write), as a default ruleset needs.
-Per-syscall tracepoints need tracefs; the script mounts it when missing (as root). The mode
-"raw+latency" is raw plus the sys_enter hook and an enter event per captured exit (metrics.latency).
+Per-syscall tracepoints need tracefs; the script mounts it when missing (as root). A mode
+"X+latency" adds the sys_enter hook and an enter event per captured exit (metrics.latency).
 Each probe is loaded for its own runs only and closed after them, so no idle hook of another mode
 runs during the baseline or the other modes (loading takes ~0.15 s).
 
@@ -283,7 +283,7 @@ def main() -> None:
     if tracefs_syscalls() is None:
         subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"], check=False)
     have_tracefs = tracefs_syscalls() is not None
-    modes = [m for m in args.modes.split(",") if m != "tracepoint" or have_tracefs]
+    modes = [m for m in args.modes.split(",") if not m.startswith("tracepoint") or have_tracefs]
     rss_start = rss_mib()
     agent = AgentFactory() if args.agent else None
     selection = agent.selection if agent is not None else STATE_SET
@@ -295,9 +295,8 @@ def main() -> None:
         loads = build_loads(Path(tmp), [x for x in args.loads.split(",") if x])
 
         def open_source(mode: str) -> ProbeSource:
-            if mode == "raw+latency":
-                return ProbeSource(selection, mode="raw", latency=True)
-            return ProbeSource(selection, mode=mode)
+            base, _, extra = mode.partition("+")
+            return ProbeSource(selection, mode=base, latency=extra == "latency")
 
         t0 = time.perf_counter()
         for mode in modes:

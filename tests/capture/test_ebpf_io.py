@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lanner.capture.ebpf import ProbeSource
+from lanner.capture.ebpf.source import tracefs_syscalls
 from lanner.events.event import Event
 from tests.capture.bpf_support import collect, drain, params, require_bpf
 
@@ -116,9 +117,13 @@ def test_file_io_is_sent_without_data_only_when_asked(
     assert [p["data"] for p in got["writev"]] == [b"GET /vectored HTTP/1.1\r\n\r\n"]
 
 
-def test_latency_mode_sends_each_exits_enter_event_with_the_enter_time() -> None:
+@pytest.mark.parametrize("mode", ["raw", "tracepoint"])
+def test_latency_mode_sends_each_exits_enter_event_with_the_enter_time(mode: str) -> None:
     require_bpf()
-    with ProbeSource(["read", "write", "sendto"], latency=True) as src:
+    if mode == "tracepoint" and tracefs_syscalls() is None:
+        pytest.skip("no tracefs: the per-syscall tracepoints cannot attach")
+    with ProbeSource(["read", "write", "sendto"], latency=True, mode=mode) as src:
+        assert src.mode == mode
         drain(src, settle=0.02)
         pid, fd = _run(SLOW_READ_CHILD)
         events = [e for e in drain(src) if e.tid == pid]

@@ -6,8 +6,10 @@
  *     or the per-syscall tracepoints syscalls/sys_exit_<name> attached only for the selected syscalls
  *     ("tracepoint" mode: unselected syscalls cost nothing). Both call the same handler; arguments are
  *     read from the task's saved user registers, so one exit event carries the arguments and the result.
- *   - tp_btf/sys_enter, loaded only when latency metrics are on: notes when a selected syscall began,
- *     and the exit handler then sends the syscall's enter event just before its exit (probe_enter.h).
+ *   - sys_enter, loaded only when latency metrics are on (tp_btf/sys_enter in raw mode, the
+ *     syscalls/sys_enter_<name> tracepoints of the selected syscalls in tracepoint mode): notes when a
+ *     selected syscall began, and the exit handler then sends the syscall's enter event just before its
+ *     exit (probe_enter.h).
  *   - tp_btf/sched_process_exec: a successful execve/execveat (the new image's argv, env and exe path are
  *     only readable there); failed ones come from the syscall exit.
  *   - tp_btf/sched_process_exit: procexit for every exiting thread.
@@ -189,10 +191,9 @@ int lanner_tp_sys_exit(struct syscall_exit_record *ctx)
 	return handle_exit(nr, ctx->ret, (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()));
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(lanner_sys_enter, struct pt_regs *regs, long id)
+static __always_inline int note_enter(__u64 id)
 {
-	if ((__u64)id >= LANNER_MAX_SYSCALLS || !lanner_g.syscall_enabled[id & (LANNER_MAX_SYSCALLS - 1)])
+	if (id >= LANNER_MAX_SYSCALLS || !lanner_g.syscall_enabled[id & (LANNER_MAX_SYSCALLS - 1)])
 		return 0;
 	if (!lanner_g.active || !lanner_g.latency_enabled || is_self())
 		return 0;
@@ -203,6 +204,25 @@ int BPF_PROG(lanner_sys_enter, struct pt_regs *regs, long id)
 		note->nr = id;
 	}
 	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(lanner_sys_enter, struct pt_regs *regs, long id)
+{
+	return note_enter((__u64)id);
+}
+
+/* The record of the syscalls/sys_enter_<name> tracepoints (see their tracefs format file). */
+struct syscall_enter_record {
+	__u64 common;
+	int nr;
+};
+
+/* Tracepoint mode with latency: attached to syscalls/sys_enter_<name> for each selected syscall. */
+SEC("tracepoint")
+int lanner_tp_sys_enter(struct syscall_enter_record *ctx)
+{
+	return note_enter((__u32)ctx->nr);
 }
 
 SEC("tp_btf/sched_process_exec")

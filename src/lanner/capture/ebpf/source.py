@@ -9,16 +9,19 @@ Two ways to hook syscall exits, chosen with `mode`:
 The selection can change at runtime (`update_selection`), e.g. when rules are reloaded.
 
 Two options feed the metrics engine:
-  - `latency`: tp_btf/sys_enter is loaded and notes when each selected syscall began; the probe
-    then sends every exit's enter event (with that time) just before it, so exit minus enter is
-    the syscall's latency, as in any scap stream. Off: exit events only, and no sys_enter hook.
+  - `latency`: a sys_enter hook is loaded (tp_btf/sys_enter in raw mode, the selected
+    syscalls' sys_enter_<name> tracepoints in tracepoint mode) and notes when each selected
+    syscall began; the probe then sends every exit's enter event (with that time) just before
+    it, so exit minus enter is the syscall's latency, as in any scap stream. Off: exit events
+    only, and no sys_enter hook.
   - `file_io`: read/write-family calls on regular files are sent too (without data); otherwise
     only socket I/O is.
 
-"raw" is the default: it needs no tracefs and attaches in one step, where the tracepoints add
-~1 s of start-up for a 64-syscall selection. Its floor on unselected syscalls is higher
+"raw" is the default: it needs no tracefs, and detaching it is instant where each per-syscall
+tracepoint waits for an RCU grace period (closing a 50-syscall tracepoint probe: ~1.9 s, 3.7 s
+with latency, detaches overlapped in threads). Its floor on unselected syscalls is higher
 (bench/live_overhead.py with each probe loaded only for its own runs, getppid loop: raw
-1.54-1.73x, tracepoints 1.33x; docs/performance.md).
+1.48-1.73x, tracepoints 1.29-1.33x, and +0.35 vs +0.02 with latency; docs/performance.md).
 """
 
 from __future__ import annotations
@@ -154,7 +157,7 @@ class ProbeSource:
         programs = ["lanner_exec", "lanner_procexit"]
         programs.append("lanner_tp_sys_exit" if mode == "tracepoint" else "lanner_sys_exit")
         if latency:
-            programs.append("lanner_sys_enter")
+            programs.append("lanner_tp_sys_enter" if mode == "tracepoint" else "lanner_sys_enter")
         self.latency = latency
         ring_bytes = 1 << max(ring_bytes - 1, 4096).bit_length()  # a power of two
         try:
@@ -188,7 +191,7 @@ class ProbeSource:
             self._obj.attach("lanner_procexit")
             if mode == "raw":
                 self._obj.attach("lanner_sys_exit")
-            if latency:
+            if latency and mode == "raw":
                 self._obj.attach("lanner_sys_enter")
             self.update_selection(selected_event_names)
             g.active = 1
@@ -224,11 +227,16 @@ class ProbeSource:
                     self._obj.attach_tracepoint(
                         "lanner_tp_sys_exit", "syscalls", f"sys_exit_{name}"
                     )
+                    if self.latency:
+                        self._obj.attach_tracepoint(
+                            "lanner_tp_sys_enter", "syscalls", f"sys_enter_{name}"
+                        )
         for name in syscalls.CAPTURABLE:
             enabled[numbers[name]] = 1 if name in new.syscalls else 0
         if self.mode == "tracepoint":
             for name in sorted(self._selection.syscalls - new.syscalls):
                 self._obj.detach(f"syscalls/sys_exit_{name}")
+                self._obj.detach(f"syscalls/sys_enter_{name}")
         self._globals.procexit_enabled = 1 if new.procexit else 0
         self._selection = new
         return new
