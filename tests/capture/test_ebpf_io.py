@@ -3,6 +3,8 @@ events that carry syscall latency."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +14,8 @@ import pytest
 
 from lanner.capture.ebpf import ProbeSource
 from lanner.capture.ebpf.source import tracefs_syscalls
+from lanner.capture.procfs import snapshot
+from lanner.capture.scap_write import ScapWriter
 from lanner.events.event import Event
 from tests.capture.bpf_support import collect, drain, params, require_bpf
 
@@ -146,3 +150,30 @@ def test_without_latency_there_are_exit_events_only(io_probe: ProbeSource) -> No
     events = collect(io_probe, lambda evs: sum(e.tid == pid for e in evs) >= 2, timeout=3)
     mine = [e for e in events if e.tid == pid]
     assert mine and {e.direction for e in mine} == {"<"}
+
+
+@pytest.mark.skipif(shutil.which("sysdig") is None, reason="sysdig (Debian) not installed")
+def test_sysdig_reads_the_enter_exit_pairs_and_their_latency(tmp_path: Path) -> None:
+    require_bpf()
+    out = tmp_path / "latency.scap"
+    with ProbeSource(["read", "write", "sendto"], latency=True) as src:
+        drain(src, settle=0.02)
+        pid, fd = _run(SLOW_READ_CHILD)
+        events = [e for e in drain(src) if e.tid == pid]
+    writer = ScapWriter(str(out))
+    writer.write_snapshot(snapshot(skip_pid=os.getpid()))
+    for event in events:
+        writer.write_event(event)
+    writer.close()
+    fmt = "*%evt.dir %evt.type %evt.arg.fd %evt.latency"
+    listing = subprocess.run(
+        ["sysdig", "-r", str(out), "-p", fmt, f"proc.pid={pid} and evt.type=read"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    rows = [line.split() for line in listing if line]
+    assert [r[:2] for r in rows] == [[">", "read"], ["<", "read"]] * 2, rows
+    assert rows[0][2] == str(fd)
+    slow, fast = int(rows[1][3]), int(rows[3][3])  # sysdig's own exit - enter, in ns
+    assert 0.18e9 <= slow <= 2e9 and 0 < fast < 0.05e9
