@@ -33,7 +33,7 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 unit: venv
-	$(PY) -m pytest -n 2 --dist loadscope $(ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup $(ARGS)
 
 test: venv deps probe containers lint typecheck unit
 

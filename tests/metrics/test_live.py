@@ -34,10 +34,11 @@ from tests.metrics.servers import require
 pytestmark = [pytest.mark.bpf, pytest.mark.slow]
 
 # Lanner times a client exchange from the request's write to the reply's first read; the
-# client from its send to its full read (and its own bookkeeping). On loopback: within 1 ms
-# plus 30 % of the client's value.
-LATENCY_SLACK_S = 0.001
-LATENCY_SLACK_RATIO = 0.30
+# client from its send to its full read (and its own bookkeeping). On loopback on a shared
+# 2-core machine (the client's scheduling delays land in its figure only): within 2 ms plus
+# 50 % of the client's value.
+LATENCY_SLACK_S = 0.002
+LATENCY_SLACK_RATIO = 0.50
 RING = 128 << 20  # room for a burst of wrk without drops while Python catches up
 
 

@@ -21,9 +21,10 @@ from tests.metrics.proxy import RecordingProxy
 from tests.metrics.servers import require
 
 # Lanner measures request-start to response-start on the server side; the client measures
-# send to full read across the proxy. Loopback, so: within 1 ms plus 30% of the client's value.
-LATENCY_SLACK_NS = 1_000_000
-LATENCY_SLACK_RATIO = 0.30
+# send to full read across the proxy. Loopback on a shared 2-core machine, where the client's
+# own scheduling delays land in its figure only: within 2 ms plus 50% of the client's value.
+LATENCY_SLACK_NS = 2_000_000
+LATENCY_SLACK_RATIO = 0.50
 
 
 def replay(proxy: RecordingProxy, comm: str) -> MetricsEngine:
