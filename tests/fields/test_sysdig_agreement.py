@@ -81,12 +81,6 @@ STATE_SOCKET_L4 = (
     "unknown until connect/bind/accept/sendto, so fd.l4proto is <NA> and the fd prints <4> "
     "(not <4t>) in evt.args until then"
 )
-STATE_SWITCH_THREAD = (
-    "state: a thread entry is made for unknown tids on switch events (tid 0 above all); "
-    "libsinsp does not look threads up for switch events, so every proc/user/group/container "
-    "field is unavailable there, no '<NA>' ancestor appears in proc.aname, and 'next=0' "
-    "(also spid=0, res=0 of setpgid) gets no '(<NA>)' decoration in evt.args"
-)
 REFERENCE_CPORT = (
     "reference: sysdig 0.29.3 prints fd.cport 0 for non-IP sockets with a role (unix, "
     "listening): its client-port case falls through into the client-protocol one"
@@ -105,21 +99,6 @@ KNOWN: list[Known] = [
             "group.name evt.args",
             1,
         ),
-    ),
-    Known(
-        RUN_AS_0,
-        STATE_SWITCH_THREAD,
-        {
-            **_each(
-                "proc.pid proc.ppid proc.name proc.exe proc.exepath proc.args proc.cmdline "
-                "proc.cwd proc.tty proc.sname user.uid user.loginuid group.gid container.id "
-                "container.name",
-                535,
-            ),
-            "proc.aname[2]": 480,
-            "proc.aname[3]": 298,
-            "evt.args": 531,
-        },
     ),
     Known(
         RUN_AS_0,
@@ -179,20 +158,6 @@ KNOWN: list[Known] = [
         "reference: sysdig 0.29.3 neither shows nor numbers the events its table lacks "
         "(user/group added, codes >= 336), so its evt.num is behind ours",
         {"evt.num": 402},
-    ),
-    Known(
-        SAMPLE,
-        STATE_SWITCH_THREAD,
-        {
-            **_each(
-                "proc.pid proc.ppid proc.name proc.exe proc.exepath proc.args proc.cmdline "
-                "proc.cwd proc.tty proc.sname user.uid user.loginuid group.gid container.id "
-                "container.name",
-                133,
-            ),
-            "proc.aname[2]": 233,
-            "evt.args": 124,
-        },
     ),
     Known(
         SAMPLE,

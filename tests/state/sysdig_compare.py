@@ -98,7 +98,8 @@ def _pname(state: State, t: ThreadInfo) -> Any:
 
 # Field → how to read it straight from the raw state (no field extractor involved).
 FIELDS: dict[str, Callable[[State, Any], Any]] = {
-    "thread.tid": _thread_field(lambda s, t: t.tid),
+    # The event's own tid: libsinsp shows it even where it keeps no thread (switch events).
+    "thread.tid": lambda s, e: e.tid,
     "proc.pid": _thread_field(lambda s, t: t.pid),
     "proc.ppid": _thread_field(lambda s, t: _main(s, t).ptid),
     "proc.name": _thread_field(lambda s, t: t.comm),

@@ -33,9 +33,13 @@ _THREADLESS_KINDS = frozenset({"metaevent", "plugin"})
 # Exit events whose tid may be a brand-new child: never invent a thread for them up front.
 _NO_AUTOCREATE = frozenset({"clone", "fork", "vfork", "clone3", "procexit"})
 # Scheduler events land between a syscall's enter and exit without being part of it. The older
-# switch event (146) carries the skip-parse-reset flag; the newer one (152) does not, so its
-# thread is looked up (or invented) as usual, but it must not replace the pending enter.
+# switch event (146) carries the skip-parse-reset flag; the newer one (152) does not, but it
+# must not replace the pending enter either.
 _NO_PAIRING_RESET = frozenset({"switch"})
+# Events whose thread is only looked up, never invented: libsinsp does not query for (nor make
+# up) the thread of a switch event -- most are kernel threads or the idle task (tid 0) -- so an
+# unknown thread's switch has no proc/user/container fields and adds no '<NA>' entry.
+_LOOKUP_ONLY = frozenset({"switch"})
 
 
 class _CodeSpec:
@@ -230,7 +234,7 @@ class StateParser(FdParsers):
         kind = getattr(info, "kind", "syscall")
         if kind in _THREADLESS_KINDS or info.name == "container":
             spec.mode = 2
-        elif flags & EF_SKIPPARSERESET:
+        elif flags & EF_SKIPPARSERESET or info.name in _LOOKUP_ONLY:
             spec.mode = 1
         elif info.name in _NO_AUTOCREATE:
             spec.mode = 3
