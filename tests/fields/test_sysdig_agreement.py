@@ -72,9 +72,10 @@ MODERN_ARG = (
     "modern: evt.arg.X on an exit event falls back to its enter event's parameter (mmap "
     "flags...); sysdig 0.29 reads the exit event's own parameters only"
 )
-STATE_VPID = (
-    "state: vpid is set to the pid when the capture does not carry it (old process-list "
-    "blocks, old clone/execve events); libsinsp keeps -1 and proc.vpid is then unavailable"
+MODERN_VPID = (
+    "modern: a thread first seen at its execve exit (outside a pid namespace) gets vtid/vpid "
+    "= tid/pid, as current libsinsp's execve parser recovers them for invalid threads; "
+    "sysdig 0.29 keeps -1 there, so its proc.vpid is unavailable"
 )
 STATE_SOCKET_L4 = (
     "state: socket() gives the fd its transport (tcp/udp) at once; libsinsp 0.29 leaves it "
@@ -87,7 +88,7 @@ REFERENCE_CPORT = (
 )
 
 KNOWN: list[Known] = [
-    Known(CAT_WRITE, STATE_VPID, {"proc.vpid": 85}),
+    Known(CAT_WRITE, MODERN_VPID, {"proc.vpid": 85}),
     Known(CAT_WRITE, MODERN_ARG, {"evt.arg.flags": 10}),
     Known(CONNECT_LOCALHOST, STATE_SOCKET_L4, {"fd.l4proto": 2, "evt.args": 2}),
     Known(
@@ -119,12 +120,14 @@ KNOWN: list[Known] = [
     ),
     Known(RUN_AS_0, REFERENCE_CPORT, {"fd.cport": 24}),
     Known(RUN_AS_0, MODERN_ARG, {"evt.arg.flags": 16}),
-    Known(RUN_AS_65534, STATE_VPID, {"proc.vpid": 1}),
+    Known(RUN_AS_65534, MODERN_VPID, {"proc.vpid": 1}),
     Known(
         ERROR_502,
-        "state: a thread whose clone exit comes before its process is known (capture starts "
-        "mid-flight): libsinsp gives the thread ptid = its creator (curl, python) and the "
-        "stand-in main thread ptid -1 and loginuid 0; we copy the clone's ptid (774) to both",
+        "modern: a thread whose child-side clone exit comes before its process is known "
+        "(capture starts mid-flight): current libsinsp (parse_clone_exit_child) gives the "
+        "thread and the invalid main thread the event's ptid (774) and leaves loginuid -1 "
+        "(init value); sysdig 0.29 gave the thread its creator (curl, python) as ptid, the "
+        "stand-in main thread ptid -1, and loginuid 0 (its old init value)",
         {"proc.ppid": 3746, "user.loginuid": 3746, "proc.pname": 5465, "proc.pcmdline": 5465},
     ),
     Known(
@@ -139,11 +142,12 @@ KNOWN: list[Known] = [
     ),
     Known(ERROR_502, STATE_SOCKET_L4, {"fd.l4proto": 172, "evt.args": 171}),
     Known(ERROR_502, MODERN_ARG, {"evt.arg.flags": 296}),
-    Known(CURL_GOOGLE, STATE_VPID, {"proc.vpid": 1063}),
+    Known(CURL_GOOGLE, MODERN_VPID, {"proc.vpid": 1063}),
     Known(
         CURL_GOOGLE,
-        "state: the thread created by curl's clone gets curl's parent (bash) as ptid; libsinsp "
-        "gives it its creator (curl), which proc.pname reads",
+        "modern: the thread created by curl's clone gets curl's parent (bash) as ptid, as "
+        "current libsinsp does (a thread's parent is its process's parent); sysdig 0.29 gave "
+        "it its creator (curl), which proc.pname reads",
         {"proc.pname": 158, "proc.pcmdline": 158},
     ),
     Known(
@@ -168,7 +172,7 @@ KNOWN: list[Known] = [
     Known(SAMPLE, REFERENCE_CPORT, {"fd.cport": 4}),
     Known(IPV6_CONN, STATE_SOCKET_L4, {"fd.l4proto": 6, "evt.args": 5}),
     Known(IPV6_CONN, REFERENCE_CPORT, {"fd.cport": 3}),
-    Known(IPV6_CLIENT, STATE_VPID, {"proc.vpid": 68}),
+    Known(IPV6_CLIENT, MODERN_VPID, {"proc.vpid": 68}),
     Known(
         IPV6_CLIENT,
         "state: a second connect() of a UDP socket (to 2001:4860:4860::8888:53, failing) "
