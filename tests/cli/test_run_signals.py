@@ -1,0 +1,108 @@
+"""`lanner run` lifecycle: SIGHUP reloads the rules (and keeps them when the new file is broken),
+and a user without the privileges gets one clear line instead of a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.capture.bpf_support import require_bpf
+
+pytestmark = pytest.mark.bpf
+LANNER = Path(sys.executable).with_name("lanner")
+
+RULE = """
+- rule: {name}
+  desc: test rule
+  condition: evt.type in (open, openat, openat2) and fd.name = {path}
+  output: {name} opened %fd.name by %proc.cmdline
+  priority: WARNING
+"""
+
+
+def _wait_for(path: Path, needle: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while needle not in path.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"never saw {needle!r}: {path.read_text()[-2000:]}")
+        time.sleep(0.1)
+
+
+def test_sighup_reloads_rules_and_keeps_them_when_broken(tmp_path: Path) -> None:
+    require_bpf()
+    first, second = tmp_path / "first.txt", tmp_path / "second.txt"
+    first.write_text("1")
+    second.write_text("2")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULE.format(name="first_rule", path=first))
+    out, err = tmp_path / "out.jsonl", tmp_path / "err.txt"
+    env = {**os.environ, "LANNER_STATE_DIR": str(tmp_path / "state")}
+    proc = subprocess.Popen(
+        [str(LANNER), "run", "--json", "-r", str(rules), "-o", "webserver.enabled=false"],
+        stdout=out.open("w"),
+        stderr=err.open("w"),
+        env=env,
+    )
+    try:
+        _wait_for(err, "Live capture started", proc)
+        # Reload with a second rule added.
+        rules.write_text(
+            RULE.format(name="first_rule", path=first)
+            + RULE.format(name="second_rule", path=second)
+        )
+        proc.send_signal(signal.SIGHUP)
+        _wait_for(err, "Rules reloaded", proc)
+        subprocess.run(["cat", str(first), str(second)], stdout=subprocess.DEVNULL, check=True)
+        # A broken file on the next reload: the rules in force stay.
+        rules.write_text("- rule: broken\n  condition: evt.type = \n")
+        proc.send_signal(signal.SIGHUP)
+        _wait_for(err, "Rules reload failed", proc)
+        subprocess.run(["cat", str(second)], stdout=subprocess.DEVNULL, check=True)
+        time.sleep(0.5)
+    finally:
+        proc.terminate()
+        code = proc.wait(timeout=30)
+    assert code == 0, err.read_text()[-2000:]
+    alerts = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    by_rule: dict[str, int] = {}
+    for alert in alerts:
+        if alert["output_fields"].get("proc.cmdline", "").startswith("cat "):
+            by_rule[alert["rule"]] = by_rule.get(alert["rule"], 0) + 1
+    assert by_rule.get("first_rule") == 1, by_rule
+    # Once after the first reload, once more after the failed one (old rules kept).
+    assert by_rule.get("second_rule") == 2, by_rule
+
+
+def test_without_privileges_one_clear_line(tmp_path: Path) -> None:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root to drop to an unprivileged user")
+    done = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            str(LANNER),
+            "run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HOME": str(tmp_path)},
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("lanner: cannot start live capture:")
+    assert "root" in lines[-1] or "CAP_BPF" in lines[-1]
