@@ -63,7 +63,22 @@ DEFAULTS: dict[str, Any] = {
         },
     },
     "engine": {"legacy_enter_events": False},
+    # Falco's rule selections: [{enable: {rule: "glob"}}, {disable: {tag: "x"}}], in order.
     "rules": [],
+    # Falco's syscall event drop monitoring (alerts/drops.py).
+    "syscall_event_drops": {
+        "actions": ["log", "alert"],
+        "rate": 0.03333,
+        "max_burst": 1,
+        "threshold": 0.1,
+        "simulate_drops": False,
+    },
+    # Performance monitoring in `lanner run` (metrics/settings.py, docs/metrics.md).
+    "metrics": {"enabled": True, "snaplen": 256, "file_io": False, "latency": False},
+    # /metrics and /healthz (Falco's keys; loopback unless told otherwise).
+    "webserver": {"enabled": True, "listen_address": "127.0.0.1", "listen_port": 8765},
+    # Kubernetes API enrichment (owner workload, namespace labels); off without cluster access.
+    "kubernetes": {"enabled": False},
 }
 
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(\[\d+\])?(\.[A-Za-z_][A-Za-z0-9_-]*(\[\d+\])?)*$")

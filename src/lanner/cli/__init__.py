@@ -17,7 +17,15 @@ __all__ = ["app", "main"]
 
 def _register() -> None:
     # Command modules register themselves on import; import order is the help order.
-    from lanner.cli import capture_cmd, fields_cmd, replay_cmd, rules_cmd, run_cmd, top_cmd  # noqa: F401
+    from lanner.cli import (  # noqa: F401
+        capture_cmd,
+        config_cmd,
+        fields_cmd,
+        replay_cmd,
+        rules_cmd,
+        run_cmd,
+        top_cmd,
+    )
 
 
 def main() -> None:
