@@ -4,7 +4,6 @@ Exact agreement is required where lanner follows the same rules as sysdig 0.29; 
 below cover the documented, deliberate differences (modern libsinsp semantics):
 - a thread's parent is its process's parent (sysdig 0.29 used the creating thread), which
   moves proc.ppid/proc.pname on multi-threaded traces (502Error, curl_google);
-- connect() replaces a datagram socket's known peer (test_ipv6_client #231);
 - args made only of empty strings are lost by the reader (run_as_user_0's sshd).
 """
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lanner.events.values import AF_INET, AF_INET6, AF_UNIX, SockTuple
 from lanner.state.fds import FdRole, FdType
 from lanner.state.state import Interface, State, should_deliver
@@ -120,6 +122,30 @@ def test_failed_connect_leaves_fd_unconnected() -> None:
     ev = event("connect", "<", 100, 4, res=-111, tuple=tcp4("10.0.0.1", 1, "10.0.0.2", 81), fd=3)
     state.process(ev)
     assert ev.fd is not None and not ev.fd.connected and ev.fd.name == ""
+
+
+def _udp6_connect(state: State, ts: int, tup: SockTuple, *, with_enter: bool = True) -> Any:
+    if with_enter:
+        state.process(event("connect", ">", 100, ts, fd=3))
+    ev = event("connect", "<", 100, ts + 1, res=0, tuple=tup, fd=3)
+    state.process(ev)
+    return ev
+
+
+def test_second_connect_keeps_a_known_peer_unless_the_enter_is_missing() -> None:
+    state = _state()
+    state.process(event("socket", ">", 100, 1, domain=AF_INET6, type=2, proto=0))
+    state.process(event("socket", "<", 100, 2, fd=3))
+    first = _udp6_connect(state, 3, udp6("::1", 4000, "::1", 2345))
+    assert first.fd is not None and first.fd.name == "::1:4000->::1:2345"
+    # libsinsp only fills a destination it does not know yet.
+    second = _udp6_connect(state, 5, udp6("::1", 4000, "2001:db8::8", 53))
+    fd = second.fd
+    assert fd is not None and fd.name == "::1:4000->::1:2345" and not fd.name_changed
+    assert (fd.sip, fd.sport) == ("::1", 2345)
+    # Without its enter event the fd's data may be stale: the exit's tuple wins.
+    third = _udp6_connect(state, 7, udp6("::1", 4000, "2001:db8::8", 53), with_enter=False)
+    assert third.fd is fd and fd.name == "::1:4000->2001:db8::8:53" and fd.name_changed
 
 
 def test_bind_listen_accept_server_side() -> None:

@@ -365,7 +365,10 @@ class FdParsers(ProcParsers):
                 return
             self._connect_from_addr(info, enter_addr)
         else:
-            self._connect_from_tuple(info, tup, own(event, "addr"), enter_addr)
+            # A known peer is kept (a datagram socket's second connect does not move it)
+            # unless the enter event is missing and the fd's data may be stale, as libsinsp.
+            stale = enter is None
+            self._connect_from_tuple(info, tup, own(event, "addr"), enter_addr, stale)
         if info.role == _ROLE.NONE:
             info.role = _ROLE.CLIENT
 
@@ -383,7 +386,9 @@ class FdParsers(ProcParsers):
         else:
             info.name = _sockaddr_text(addr)
 
-    def _connect_from_tuple(self, info: FdInfo, tup: Any, exit_addr: Any, enter_addr: Any) -> None:
+    def _connect_from_tuple(
+        self, info: FdInfo, tup: Any, exit_addr: Any, enter_addr: Any, overwrite_dest: bool
+    ) -> None:
         family = getattr(tup, "family", None)
         if family in (AF_INET, AF_INET6):
             dip, dport = tup.dip, tup.dport
@@ -401,7 +406,9 @@ class FdParsers(ProcParsers):
                 family = AF_INET
                 sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
             info.type = _FDTYPE.IPV4_SOCK if family == AF_INET else _FDTYPE.IPV6_SOCK
-            changed = self._set_endpoints(info, sip, tup.sport, dip, dport, overwrite_dest=True)
+            changed = self._set_endpoints(
+                info, sip, tup.sport, dip, dport, overwrite_dest=overwrite_dest
+            )
             if changed and info.role == _ROLE.SERVER and info.l4proto == _L4.UDP:
                 self._swap(info)
             info.name = socket_name(info)
