@@ -150,11 +150,6 @@ KNOWN: list[Known] = [
         "it its creator (curl), which proc.pname reads",
         {"proc.pname": 158, "proc.pcmdline": 158},
     ),
-    Known(
-        CURL_GOOGLE,
-        "state: fd.num of a failed open is its error (-2); libsinsp leaves -1",
-        {"fd.num": 1},
-    ),
     Known(CURL_GOOGLE, STATE_SOCKET_L4, {"fd.l4proto": 11, "evt.args": 8}),
     Known(CURL_GOOGLE, MODERN_ARG, {"evt.arg.flags": 110}),
     Known(

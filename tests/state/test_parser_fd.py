@@ -44,7 +44,8 @@ def test_failed_open_adds_nothing() -> None:
     state = _state()
     ev = event("open", "<", 100, 2, fd=-2, name="/nope", flags=O_RDONLY, mode=0)
     state.process(ev)
-    assert ev.fd is None and ev.fdnum == -2 and len(state.thread(100).fdtable) == 0  # type: ignore[union-attr]
+    # The error code is no fd number (libsinsp's fd.num is never the open's error).
+    assert ev.fd is None and ev.fdnum != -2 and len(state.thread(100).fdtable) == 0  # type: ignore[union-attr]
 
 
 def test_openat_relative_to_dirfd_and_directory_kind() -> None:
@@ -98,6 +99,15 @@ def test_pipe_socketpair_and_single_fd_creators() -> None:
     state.process(event("inotify_init", "<", 100, 5, res=9))
     kinds = [table.get(n).typestring for n in (7, 8, 9)]  # type: ignore[union-attr]
     assert kinds == ["event", "eventpoll", "inotify"]
+
+
+def test_failed_open_adds_no_fd_and_reports_fd_minus_one() -> None:
+    state = _state()
+    state.process(event("open", ">", 100, 1, name="missing", flags=O_RDONLY, mode=0))
+    ev = event("open", "<", 100, 2, fd=-2, name="missing", flags=O_RDONLY, mode=0)
+    state.process(ev)
+    assert ev.fdnum == -1 and ev.fd is None
+    assert state.threads.threads[100].fdtable.fds.get(-2) is None
 
 
 def test_tcp_client_connect_fills_tuple_and_name() -> None:

@@ -168,7 +168,7 @@ class FdParsers(ProcParsers):
                     added = flags & ~(O_F_CREATED - 1)
                     flags = as_int(enter.param_by_name("flags")) | added
         if fd < 0:
-            event.fdnum = fd
+            # A failed open names no fd: fd.num stays -1 (libsinsp), not the error code.
             return
         info = FdInfo(fd, _FDTYPE.DIRECTORY if flags & O_DIRECTORY else _FDTYPE.FILE_V2)
         info.openflags = flags
