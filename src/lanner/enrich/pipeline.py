@@ -170,6 +170,9 @@ class ContainerEnricher:
         thread = self._event_threads.get(cid)
         if thread is None:
             thread = ThreadInfo(-1, -1)
+            # libsinsp's container thread: virtual ids -2, ids and users left at their
+            # initial values.
+            thread.vtid = thread.vpid = -2
             thread.comm = thread.exe = f"container:{cid[:12]}"
             thread.container_id = cid
             self._event_threads[cid] = thread
