@@ -78,11 +78,6 @@ MODERN_VPID = (
     "= tid/pid, as current libsinsp's execve parser recovers them for invalid threads; "
     "sysdig 0.29 keeps -1 there, so its proc.vpid is unavailable"
 )
-STATE_SOCKET_L4 = (
-    "state: socket() gives the fd its transport (tcp/udp) at once; libsinsp 0.29 leaves it "
-    "unknown until connect/bind/accept/sendto, so fd.l4proto is <NA> and the fd prints <4> "
-    "(not <4t>) in evt.args until then"
-)
 REFERENCE_CPORT = (
     "reference: sysdig 0.29.3 prints fd.cport 0 for non-IP sockets with a role (unix, "
     "listening): its client-port case falls through into the client-protocol one"
@@ -91,7 +86,6 @@ REFERENCE_CPORT = (
 KNOWN: list[Known] = [
     Known(CAT_WRITE, MODERN_VPID, {"proc.vpid": 85}),
     Known(CAT_WRITE, MODERN_ARG, {"evt.arg.flags": 10}),
-    Known(CONNECT_LOCALHOST, STATE_SOCKET_L4, {"fd.l4proto": 2, "evt.args": 2}),
     Known(
         PRIVILEGED,
         "modern: the container event's stand-in thread (tid -1, vpid -2) is current "
@@ -149,9 +143,9 @@ KNOWN: list[Known] = [
             "fd.name": 73,
             "fd.sip": 74,
             **_each("fd.sport fd.cip fd.cport fd.lip fd.rip fd.lport fd.rport", 73),
+            "evt.args": 36,
         },
     ),
-    Known(ERROR_502, STATE_SOCKET_L4, {"fd.l4proto": 172, "evt.args": 171}),
     Known(ERROR_502, MODERN_ARG, {"evt.arg.flags": 296}),
     Known(CURL_GOOGLE, MODERN_VPID, {"proc.vpid": 1063}),
     Known(
@@ -161,7 +155,6 @@ KNOWN: list[Known] = [
         "it its creator (curl), which proc.pname reads",
         {"proc.pname": 158, "proc.pcmdline": 158},
     ),
-    Known(CURL_GOOGLE, STATE_SOCKET_L4, {"fd.l4proto": 11, "evt.args": 8}),
     Known(CURL_GOOGLE, MODERN_ARG, {"evt.arg.flags": 110}),
     Known(
         SAMPLE,
@@ -176,10 +169,8 @@ KNOWN: list[Known] = [
         {"proc.tty": 36, "user.loginuid": 269},
     ),
     Known(SAMPLE, REFERENCE_CPORT, {"fd.cport": 4}),
-    Known(IPV6_CONN, STATE_SOCKET_L4, {"fd.l4proto": 6, "evt.args": 5}),
     Known(IPV6_CONN, REFERENCE_CPORT, {"fd.cport": 3}),
     Known(IPV6_CLIENT, MODERN_VPID, {"proc.vpid": 68}),
-    Known(IPV6_CLIENT, STATE_SOCKET_L4, {"fd.l4proto": 2, "evt.args": 2}),
     Known(IPV6_CLIENT, MODERN_ARG, {"evt.arg.flags": 7}),
 ]
 

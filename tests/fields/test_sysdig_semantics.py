@@ -121,6 +121,7 @@ def test_ip_socket_fd_shows_its_transport_letter() -> None:
     info.fdtable.add(tcp_fd(3, ("10.0.0.1", 4000), ("10.0.0.2", 80), FdRole.CLIENT))
     udp = FdInfo(4, FdType.IPV6_SOCK, "")
     udp.l4proto = L4Proto.UDP
+    udp.role = FdRole.CLIENT  # libsinsp shows the transport once the socket has a role
     info.fdtable.add(udp)
     unknown = FdInfo(5, FdType.IPV4_SOCK, "")
     unknown.l4proto = L4Proto.UNKNOWN

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lanner.events.values import AF_INET, AF_INET6, AF_UNIX, SockTuple
-from lanner.state.fds import FdRole, FdType
+from lanner.state.fds import FdInfo, FdRole, FdType, L4Proto
 from lanner.state.state import Interface, State, should_deliver
 from lanner.state.threads import ThreadInfo
 from tests.state.evbuild import addr4, event, tcp4, udp6
@@ -122,6 +122,25 @@ def test_tcp_client_connect_fills_tuple_and_name() -> None:
     assert (fd.cip, fd.cport, fd.sip, fd.sport) == ("10.0.0.1", 40000, "10.0.0.2", 80)
     assert fd.role == FdRole.CLIENT and fd.connected and fd.l4proto_name == "tcp"
     assert fd.name_changed
+
+
+def test_ip_socket_shows_its_transport_only_once_it_has_a_role() -> None:
+    state = _state()
+    state.process(event("socket", ">", 100, 1, domain=AF_INET, type=1, proto=6))
+    created = event("socket", "<", 100, 2, fd=3)
+    state.process(created)
+    fd = created.fd
+    # libsinsp's fd.l4proto is NA for a connection socket that is neither client nor server.
+    assert fd is not None and fd.role == FdRole.NONE
+    assert fd.l4proto_name is None and fd.transport == L4Proto.TCP
+    state.process(event("connect", ">", 100, 3, fd=3, addr=addr4("10.0.0.2", 80)))
+    state.process(
+        event("connect", "<", 100, 4, res=0, tuple=tcp4("10.0.0.1", 4000, "10.0.0.2", 80), fd=3)
+    )
+    assert fd.role == FdRole.CLIENT and fd.l4proto_name == "tcp"
+    raw = FdInfo(4, FdType.IPV4_SOCK)
+    raw.l4proto = L4Proto.RAW
+    assert raw.l4proto_name == "raw"  # raw sockets show theirs at once
 
 
 def test_failed_connect_leaves_fd_unconnected() -> None:

@@ -306,12 +306,12 @@ class FdParsers(ProcParsers):
     def _new_socket(self, fd: int, domain: int, sock_type: int, protocol: int) -> FdInfo:
         info = FdInfo(fd, _FDTYPE.UNKNOWN)
         info.family = domain
-        info.l4proto = _L4.UNKNOWN
+        info.transport = _L4.UNKNOWN
         if domain == AF_UNIX:
             info.type = _FDTYPE.UNIX_SOCK
         elif domain in (AF_INET, AF_INET6):
             info.type = _FDTYPE.IPV4_SOCK if domain == AF_INET else _FDTYPE.IPV6_SOCK
-            info.l4proto = int(_l4proto(sock_type, protocol))
+            info.transport = int(_l4proto(sock_type, protocol))
         elif domain == AF_NETLINK:
             info.type = _FDTYPE.NETLINK
         return info
@@ -409,7 +409,7 @@ class FdParsers(ProcParsers):
             changed = self._set_endpoints(
                 info, sip, tup.sport, dip, dport, overwrite_dest=overwrite_dest
             )
-            if changed and info.role == _ROLE.SERVER and info.l4proto == _L4.UDP:
+            if changed and info.role == _ROLE.SERVER and info.transport == _L4.UDP:
                 self._swap(info)
             info.name = socket_name(info)
         elif family == AF_UNIX:
@@ -473,7 +473,7 @@ class FdParsers(ProcParsers):
                 family = AF_INET
                 sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
             info.type = _FDTYPE.IPV4_SOCK if family == AF_INET else _FDTYPE.IPV6_SOCK
-            info.l4proto = _L4.TCP
+            info.transport = _L4.TCP
             info.cip, info.cport, info.sip, info.sport = sip, tup.sport, dip, tup.dport
             info.name = socket_name(info)
         elif family == AF_UNIX:
@@ -515,7 +515,7 @@ class FdParsers(ProcParsers):
         if info.type in _IP_SOCKS:
             info.connected = True
             # A named TCP socket keeps its tuple: no need to decode the event's.
-            if info.name and info.l4proto == _L4.TCP:
+            if info.name and info.transport == _L4.TCP:
                 return
         tup = pget(event, "tuple")
         if tup is None:
@@ -554,8 +554,8 @@ class FdParsers(ProcParsers):
             sip = self.state.local_address_for(dip, family == AF_INET6) or sip
         if not self._set_endpoints(info, sip, tup.sport, dip, tup.dport):
             return False
-        if info.l4proto in (_L4.UNKNOWN, _L4.NA):
-            info.l4proto = _L4.UDP
+        if info.transport in (_L4.UNKNOWN, _L4.NA):
+            info.transport = _L4.UDP
         return True
 
     @staticmethod

@@ -131,7 +131,10 @@ class FdRole(enum.IntEnum):
 
 # Plain ints for the constructor (an enum member lookup and int() cost ~0.2 us each).
 _L4_NA = int(L4Proto.NA)
+_L4_RAW = int(L4Proto.RAW)
 _ROLE_NONE = int(FdRole.NONE)
+# Connection sockets (not listeners): their transport shows only once they have a role.
+_CONNECTION_TYPES = frozenset({int(FdType.IPV4_SOCK), int(FdType.IPV6_SOCK)})
 
 
 class FdInfo:
@@ -151,7 +154,6 @@ class FdInfo:
         "family",
         "fd",
         "ino",
-        "l4proto",
         "mount_id",
         "name",
         "name_changed",
@@ -160,6 +162,7 @@ class FdInfo:
         "role",
         "sip",
         "sport",
+        "transport",
         "type",
         "unix_dst",
         "unix_src",
@@ -178,7 +181,7 @@ class FdInfo:
         self.cport: int | None = None
         self.sip: str | None = None
         self.sport: int | None = None
-        self.l4proto = _L4_NA
+        self.transport = _L4_NA
         self.family = 0
         self.role = _ROLE_NONE
         self.unix_src = 0
@@ -213,6 +216,20 @@ class FdInfo:
         return self.role == FdRole.CLIENT
 
     @property
+    def l4proto(self) -> int:
+        """fd.l4proto as libsinsp reports it: `transport`, except that an IP connection
+        socket without a role yet (created, not yet connected, bound or used) shows NA --
+        raw sockets aside."""
+        transport = self.transport
+        if self.role == _ROLE_NONE and transport != _L4_RAW and self.type in _CONNECTION_TYPES:
+            return _L4_NA
+        return transport
+
+    @l4proto.setter
+    def l4proto(self, value: int) -> None:
+        self.transport = value
+
+    @property
     def l4proto_name(self) -> str | None:
         """fd.l4proto text ("tcp", "udp"...), None when not a protocol-carrying socket."""
         return L4PROTO_NAMES.get(self.l4proto)
@@ -229,7 +246,7 @@ class FdInfo:
         new.family = self.family
         new.fd = self.fd if fd is None else fd
         new.ino = self.ino
-        new.l4proto = self.l4proto
+        new.transport = self.transport
         new.mount_id = self.mount_id
         new.name = self.name
         new.name_changed = self.name_changed

@@ -242,13 +242,13 @@ class State:
             info.family = AF_INET if fdtype == FdType.IPV4_SOCK else AF_INET6
             info.cip, info.cport = entry.sip, entry.sport
             info.sip, info.sport = entry.dip, entry.dport
-            info.l4proto = int(entry.l4proto if entry.l4proto is not None else L4Proto.UNKNOWN)
-            info.connected = info.l4proto == L4Proto.TCP
+            info.transport = int(entry.l4proto if entry.l4proto is not None else L4Proto.UNKNOWN)
+            info.connected = info.transport == L4Proto.TCP
             info.name = f"{entry.sip}:{entry.sport}->{entry.dip}:{entry.dport}"
         elif fdtype in (FdType.IPV4_SERVSOCK, FdType.IPV6_SERVSOCK):
             info.family = AF_INET if fdtype == FdType.IPV4_SERVSOCK else AF_INET6
             info.sip, info.sport = entry.sip, entry.sport
-            info.l4proto = int(entry.l4proto if entry.l4proto is not None else L4Proto.UNKNOWN)
+            info.transport = int(entry.l4proto if entry.l4proto is not None else L4Proto.UNKNOWN)
             info.role = int(FdRole.SERVER)
             info.name = f"{entry.sip}:{entry.sport}"
             if fdtype == FdType.IPV4_SERVSOCK and entry.sport is not None:
