@@ -105,13 +105,6 @@ KNOWN: list[Known] = [
     ),
     Known(
         RUN_AS_0,
-        "reader: sysdig reports loginuid 501 for sshd/bash/emacs threads whose PL_V9 entries "
-        "end before the loginuid field (we read none, so -1); where libscap 0.29 finds it is "
-        "unexplained",
-        {"user.loginuid": 2022},
-    ),
-    Known(
-        RUN_AS_0,
         "state: no fd entry for descriptors sysdig knows at these reads/writes (/dev/tty, "
         "/dev/pts/5, shared libraries, the ssh connection): fd seeding or dup/inheritance",
         _each(

@@ -271,6 +271,10 @@ def parse_machine_info(body: bytes) -> MachineInfo:
     return MachineInfo(num_cpus, memory, max_pid, hostname, boot_ts, flags)
 
 
+# loginuid (4) + exe_writable (1) + cap_inheritable/permitted/effective (3 x 8).
+_PRE_0_10_TAIL_SIZE = 29
+
+
 def _proc_tail(cur: Cursor, entry: ProcEntry) -> None:
     """Fields appended to V9 entries over time; each is read only if the entry has room."""
     readers: list[tuple[str, int, bool]] = [
@@ -288,6 +292,11 @@ def _proc_tail(cur: Cursor, entry: ProcEntry) -> None:
         ("exe_from_memfd", 1, True),
         ("exe_lower_layer", 1, True),
     ]
+    if cur.remaining <= _PRE_0_10_TAIL_SIZE:
+        # Writers before libs 0.10 put loginuid right after root; 0.10 inserted
+        # pidns_init_start_ts and tty ahead of it. libscap tells them apart by the room
+        # left: no more than the old tail (loginuid, exe_writable, three capability sets).
+        readers = readers[2:]
     for name, size, is_bool in readers:
         if cur.remaining < size:
             return
