@@ -105,8 +105,9 @@ KNOWN: list[Known] = [
     ),
     Known(
         RUN_AS_0,
-        "state: no fd entry for descriptors sysdig knows at these reads/writes (/dev/tty, "
-        "/dev/pts/5, shared libraries, the ssh connection): fd seeding or dup/inheritance",
+        "state: a read exit that is its thread's first event (#1519, enter not captured): "
+        "libsinsp takes the thread's last fd, 0 from its initial value (/dev/pts/5); we "
+        "use an exit's fd only after its own enter, so it has none",
         _each(
             "fd.num fd.type fd.typechar fd.name fd.directory fd.filename fd.l4proto "
             "fd.connected fd.name_changed",
