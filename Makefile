@@ -32,8 +32,11 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
+# Two passes: everything else in parallel, then the `serial` tests (live probe, server timing)
+# one at a time, since a probe sees every process on the machine.
 unit: venv
-	$(PY) -m pytest -n 2 --dist loadgroup $(ARGS)
+	$(PY) -m pytest -n 2 --dist loadscope -m "not serial" $(ARGS)
+	$(PY) -m pytest -m serial $(ARGS)
 
 test: venv deps probe containers lint typecheck unit
 

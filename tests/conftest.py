@@ -27,14 +27,12 @@ def compat() -> Path:
     return compat_path()
 
 
-# Tests that watch the whole machine (a live probe sees every process) or time real servers run
-# one after another on a single xdist worker: two of them at once would see each other's
-# traffic, and latency checks would measure the other worker's load.
-SERIAL_GROUP = "live"
+# Tests that watch the whole machine (a live probe sees every process) or time real servers are
+# marked `serial`: `make test` runs them after the parallel part, one after another, since two
+# at once would see each other's traffic and latency checks would measure the other's load.
 _SERIAL_FILES = ("test_real_servers.py",)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("bpf") is not None or item.path.name in _SERIAL_FILES:
-            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if item.get_closest_marker("bpf") is not None or item.path.name in _SERIAL_FILES:
+        item.add_marker(pytest.mark.serial)
