@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RULES ?=
 ARGS ?=
 
-.PHONY: run test lint typecheck unit deps venv bench clean probe containers
+.PHONY: run test lint typecheck unit deps test-deps venv bench clean probe containers
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ venv: $(STAMP)
 # Debian packages the project needs (probe build, reference tools). Idempotent; quiet when present.
 deps:
 	@bash scripts/install-deps.sh
+
+test-deps:
+	@bash scripts/install-deps.sh --test
 
 run: venv deps probe
 	$(VENV)/bin/lanner run $(if $(RULES),-r $(RULES)) $(ARGS)
@@ -38,9 +41,9 @@ unit: venv
 	$(PY) -m pytest -n 2 --dist loadscope -m "not serial" $(ARGS)
 	$(PY) -m pytest -m serial $(ARGS)
 
-test: venv deps probe containers lint typecheck unit
+test: venv test-deps probe containers lint typecheck unit
 
-bench: venv deps probe
+bench: venv test-deps probe
 	$(PY) bench/run.py $(ARGS)
 
 # The CO-RE eBPF probe (src/lanner/capture/ebpf/probe.bpf.o); rebuilt only when its sources change.

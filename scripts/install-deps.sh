@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages lanner's build, tests and benchmarks need; does nothing when they are present.
+# Installs the Debian packages lanner needs; does nothing when they are present.
+#   install-deps.sh          what `make run` needs: the probe's build toolchain and libbpf
+#   install-deps.sh --test   also what the tests and benchmarks use: sysdig (the reference
+#                            reader), nginx, MariaDB, curl, wrk
 set -euo pipefail
-pkgs=(sysdig clang llvm libbpf-dev libbpf1 bpftool nginx-light mariadb-server mariadb-client curl wrk)
+pkgs=(clang llvm libbpf-dev libbpf1 bpftool)
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=(sysdig nginx-light mariadb-server mariadb-client curl wrk)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
