@@ -19,6 +19,7 @@ from lanner.alerts.sink import LineFormat, SinkConfigError
 from lanner.cli.app_base import fail
 from lanner.config import ConfigError, get_bool, get_value, load_config
 from lanner.engine import EngineStats
+from lanner.enrich.dns import DnsNames, watched_names
 from lanner.rules.loader import load_rules_files
 from lanner.rules.results import LoadMessage
 from lanner.rules.ruleset import Priority, Ruleset, parse_selections
@@ -36,6 +37,8 @@ class DetectSetup:
     legacy_events: bool
     drops: DropSettings
     log: Callable[[str], None]
+    dns_names: tuple[str, ...] = ()
+    """Domain names the enabled rules compare fd.*ip.name fields with (see attach_dns)."""
 
 
 def load_settings(config_file: Path | None, overrides: Sequence[str]) -> dict[str, Any]:
@@ -136,7 +139,19 @@ def build_setup(
         ruleset.disable_tags(disable_tags)
     if disable_rules:
         ruleset.disable_rules(disable_rules)
-    return DetectSetup(config, ruleset, options, json_output, legacy, drops, log)
+    names = watched_names(rule.condition_node for rule in ruleset.enabled_rules())
+    return DetectSetup(config, ruleset, options, json_output, legacy, drops, log, tuple(names))
+
+
+def attach_dns(setup: DetectSetup, state: Any) -> None:
+    """Give the state the resolver of the rules' domain names (fd.*ip.name), started in the
+    background; a state that has one (rules reloaded) keeps it and watches the new names too.
+    Nothing is started when no rule uses those fields."""
+    if not setup.dns_names:
+        return
+    if state.dns is None:
+        state.dns = DnsNames()
+    state.dns.watch(setup.dns_names)
 
 
 class StdoutAlerts:

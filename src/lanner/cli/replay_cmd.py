@@ -16,6 +16,7 @@ from lanner.alerts.drops import DropExit, DropMonitor
 from lanner.capture.scap import EventSelection, ScapFormatError, ScapReader
 from lanner.cli.app_base import app, fail
 from lanner.cli.detect_setup import (
+    attach_dns,
     build_setup,
     load_settings,
     open_alert_outputs,
@@ -184,6 +185,7 @@ def replay(  # noqa: PLR0917 (typer maps parameters to options)
     engine.drop_monitor = monitor
     # Old captures carry their own container events; no runtime is asked on replay.
     enrichment = enable_containers(engine.state, cri_socket=None)
+    attach_dns(setup, engine.state)
     exit_code = 0
     if event_filter is not None:
         ruleset_run = setup.ruleset.run

@@ -26,6 +26,7 @@ from lanner.alerts.drops import DropExit, DropMonitor
 from lanner.cli.app_base import app, fail
 from lanner.cli.detect_setup import (
     DetectSetup,
+    attach_dns,
     build_setup,
     load_settings,
     open_alert_outputs,
@@ -121,6 +122,7 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
 
     setup = make_setup()
     state = State()
+    attach_dns(setup, state)
     try:
         kubernetes = get_bool(config, "kubernetes.enabled")
         metrics_settings = MetricsSettings.from_config(config)
@@ -209,6 +211,7 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
                     setup.log("Rules reload failed; keeping the rules in force")
                 else:
                     engine.ruleset = setup.ruleset
+                    attach_dns(setup, state)
                     source.update_selection(selected_event_types(setup, consumers))
                     setup.log(f"Rules reloaded ({len(setup.ruleset.enabled_rules())} rules)")
             pending = enrichment.enricher.take_events()

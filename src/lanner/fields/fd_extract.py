@@ -322,6 +322,20 @@ def _sockfamily(fd: Any) -> str | None:
     return None
 
 
+def _dns_name(address_of: Extractor) -> Extractor:
+    """The watched domain name resolving to an address (lanner.enrich.dns, attached to the
+    state as ``dns``); None without a resolver or when no watched name has that address."""
+
+    def extract(e: Any) -> str | None:
+        names = getattr(e.state, "dns", None)
+        if names is None:
+            return None
+        address = address_of(e)
+        return None if address is None else names.name_of(address)
+
+    return extract
+
+
 def _container_prefixed(read: Extractor) -> Extractor:
     def extract(e: Any) -> str | None:
         value = read(e)
@@ -460,10 +474,10 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "fd.is_server": fixed(_is_server),
     "fd.connected": fixed(_of_fd(lambda fd: bool(fd.connected))),
     "fd.name_changed": fixed(_of_fd(lambda fd: bool(fd.name_changed))),
-    "fd.cip.name": fixed(none_extractor),
-    "fd.sip.name": fixed(none_extractor),
-    "fd.lip.name": fixed(none_extractor),
-    "fd.rip.name": fixed(none_extractor),
+    "fd.cip.name": fixed(_dns_name(_of_fd(_client_end(lambda fd: fd.cip)))),
+    "fd.sip.name": fixed(_dns_name(_of_fd(_server_end(lambda fd: fd.sip)))),
+    "fd.lip.name": fixed(_dns_name(_end(local=True, ip=True))),
+    "fd.rip.name": fixed(_dns_name(_end(local=False, ip=True))),
     "fd.is_upper_layer": fixed(none_extractor),
     "fd.is_lower_layer": fixed(none_extractor),
     "fdlist.nums": fixed(_fdlist(lambda pair: pair[0])),

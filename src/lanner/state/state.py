@@ -95,6 +95,8 @@ class State:
         self.boot_ts = 0
         # Called with the JSON text of old captures' container events (enrich layer hook).
         self.container_hook: Callable[[str], None] | None = None
+        # Watched domain names (lanner.enrich.dns.DnsNames) for fd.*ip.name; None: no names.
+        self.dns: Any = None
         self._seeded_links = True
         self._server_ports: set[int] = set()
         self.parser = StateParser(self)
