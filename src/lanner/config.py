@@ -79,6 +79,9 @@ DEFAULTS: dict[str, Any] = {
     "webserver": {"enabled": True, "listen_address": "127.0.0.1", "listen_port": 8765},
     # Kubernetes API enrichment (owner workload, namespace labels); off without cluster access.
     "kubernetes": {"enabled": False},
+    # fd.*ip.name: resolve the domain names rules compare those fields with (network lookups
+    # to the node's resolver, so off unless turned on).
+    "dns": {"enabled": False},
 }
 
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(\[\d+\])?(\.[A-Za-z_][A-Za-z0-9_-]*(\[\d+\])?)*$")

@@ -219,19 +219,31 @@ def test_rule_fires_on_the_named_server_only() -> None:
 def test_setup_watches_the_enabled_rules_names_on_the_state(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
-    setup = build_setup(rules_files=[rules], config={}, quiet=True)
-    assert setup.dns_names == ("pool.example", "other.example", "direct.example")
+    # Off by default: the lookups are network traffic to the node's resolver.
+    off = build_setup(rules_files=[rules], config={}, quiet=True)
+    assert off.dns_names == ("pool.example", "other.example", "direct.example")
+    quiet_state = State()
+    attach_dns(off, quiet_state)
+    assert quiet_state.dns is None
+    setup = build_setup(rules_files=[rules], config={"dns": {"enabled": True}}, quiet=True)
     state = State()
-    assert state.dns is None
-    attach_dns(setup, state)
+    looked_up: list[str] = []
+
+    def fake(name: str) -> list[str]:  # never the real resolver: no DNS traffic from tests
+        looked_up.append(name)
+        return []
+
+    attach_dns(setup, state, resolver=fake)
     first = state.dns
     try:
         assert isinstance(first, DnsNames)
-        attach_dns(setup, state)  # a rules reload keeps the running resolver
+        attach_dns(setup, state, resolver=fake)  # a rules reload keeps the running resolver
         assert state.dns is first and first.names == setup.dns_names
     finally:
         first.close(timeout=0)
-    disabled = build_setup(rules_files=[rules], config={}, quiet=True, disable_rules=["pool"])
+    disabled = build_setup(
+        rules_files=[rules], config={"dns": {"enabled": True}}, quiet=True, disable_rules=["pool"]
+    )
     assert disabled.dns_names == ()
     bare = State()
     attach_dns(disabled, bare)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,6 +39,8 @@ class DetectSetup:
     log: Callable[[str], None]
     dns_names: tuple[str, ...] = ()
     """Domain names the enabled rules compare fd.*ip.name fields with (see attach_dns)."""
+    dns_enabled: bool = False
+    """`dns.enabled`: resolve those names in the background (off by default)."""
 
 
 def load_settings(config_file: Path | None, overrides: Sequence[str]) -> dict[str, Any]:
@@ -140,17 +142,27 @@ def build_setup(
     if disable_rules:
         ruleset.disable_rules(disable_rules)
     names = watched_names(rule.condition_node for rule in ruleset.enabled_rules())
-    return DetectSetup(config, ruleset, options, json_output, legacy, drops, log, tuple(names))
+    try:
+        dns_enabled = get_bool(config, "dns.enabled")
+    except ConfigError as exc:
+        fail(str(exc))
+        raise  # pragma: no cover
+    return DetectSetup(
+        config, ruleset, options, json_output, legacy, drops, log, tuple(names), dns_enabled
+    )
 
 
-def attach_dns(setup: DetectSetup, state: Any) -> None:
+def attach_dns(
+    setup: DetectSetup, state: Any, resolver: Callable[[str], Iterable[str]] | None = None
+) -> None:
     """Give the state the resolver of the rules' domain names (fd.*ip.name), started in the
     background; a state that has one (rules reloaded) keeps it and watches the new names too.
-    Nothing is started when no rule uses those fields."""
-    if not setup.dns_names:
+    Nothing is started when no rule uses those fields, or unless `dns.enabled` is true: the
+    lookups are network traffic to the node's resolver, which an operator turns on knowingly."""
+    if not setup.dns_names or not setup.dns_enabled:
         return
     if state.dns is None:
-        state.dns = DnsNames()
+        state.dns = DnsNames() if resolver is None else DnsNames(resolver)
     state.dns.watch(setup.dns_names)
 
 
