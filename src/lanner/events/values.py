@@ -11,6 +11,7 @@ AF_UNSPEC = 0
 AF_UNIX = 1
 AF_INET = 2
 AF_INET6 = 10
+AF_NETLINK = 16
 
 
 @dataclass(frozen=True, slots=True)

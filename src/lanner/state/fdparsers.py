@@ -11,13 +11,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from lanner.events.values import AF_INET, AF_INET6, AF_NETLINK, AF_UNIX
 from lanner.state.fds import FdInfo, FdRole, FdType, L4Proto
 from lanner.state.procparsers import ProcParsers, own, pget, ret
 from lanner.state.values import (
-    AF_INET,
-    AF_INET6,
-    AF_NETLINK,
-    AF_UNIX,
     AT_FDCWD,
     O_CLOEXEC,
     O_DIRECTORY,

@@ -9,13 +9,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from lanner.events.values import AF_INET, AF_INET6, AF_UNIX
 from lanner.state.fds import FdInfo, FdRole, FdTable, FdType, L4Proto
 from lanner.state.parser import StateParser
 from lanner.state.threads import NO_ID, ThreadInfo, ThreadTable
 from lanner.state.values import (
-    AF_INET,
-    AF_INET6,
-    AF_UNIX,
     as_str,
     dir_with_slash,
     is_loopback,

@@ -11,12 +11,6 @@ import functools
 import ipaddress
 from typing import Any
 
-# PPM socket families (not the host's AF_* values).
-AF_UNIX = 1
-AF_INET = 2
-AF_INET6 = 10
-AF_NETLINK = 16
-
 # PPM open flags that matter to the fd table.
 O_DIRECTORY = 1 << 10
 O_CLOEXEC = 1 << 12
