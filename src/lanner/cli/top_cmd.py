@@ -53,6 +53,21 @@ def render_table(view: str, rows: list[Row], limit: int) -> Table:
     return table
 
 
+def _throttled_refresh(
+    live: Live, view: str, builder: Callable[[MetricsEngine], list[Row]], limit: int
+) -> Callable[[MetricsEngine], None]:
+    """A progress callback that redraws the table at most every _REFRESH_S seconds."""
+    last = [0.0]
+
+    def refresh(current: MetricsEngine) -> None:
+        now = time.monotonic()
+        if now - last[0] >= _REFRESH_S:
+            last[0] = now
+            live.update(render_table(view, builder(current), limit), refresh=True)
+
+    return refresh
+
+
 def replay_metrics(path: Path, on_progress: Any = None) -> MetricsEngine:
     """Replay a capture through the state layer and a metrics engine."""
     state = State()
@@ -164,14 +179,7 @@ def _live(
             console.print(render_table(view, rows, limit))
         return
     with Live(console=console, auto_refresh=False) as live:
-        last = [0.0]
-
-        def refresh(current: MetricsEngine) -> None:
-            now = time.monotonic()
-            if now - last[0] >= _REFRESH_S:
-                last[0] = now
-                live.update(render_table(view, builder(current), limit), refresh=True)
-
+        refresh = _throttled_refresh(live, view, builder, limit)
         live.update(render_table(view, [], limit), refresh=True)
         engine = live_metrics(duration, snaplen, refresh, file_io=file_io, latency=latency)
         live.update(render_table(view, builder(engine), limit), refresh=True)
@@ -243,14 +251,7 @@ def top(  # noqa: PLR0917 (typer maps parameters to options)
             engine = replay_metrics(trace)
         else:
             with Live(console=console, auto_refresh=False) as live:
-                last = [0.0]
-
-                def refresh(current: MetricsEngine) -> None:
-                    now = time.monotonic()
-                    if now - last[0] >= _REFRESH_S:
-                        last[0] = now
-                        live.update(render_table(view, builder(current), limit), refresh=True)
-
+                refresh = _throttled_refresh(live, view, builder, limit)
                 engine = replay_metrics(trace, refresh)
                 live.update(render_table(view, builder(engine), limit), refresh=True)
             return
