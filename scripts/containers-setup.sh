@@ -22,8 +22,13 @@ fi
 
 # Parallel test workers may all run this at once: one at a time.
 mkdir -p "$WORK"
+# Anything started below must not inherit fd 9 (see containerd's start): a daemon holding it
+# would keep the lock for its whole life and every later run would wait here for ever.
 exec 9>"$WORK/.setup.lock"
-flock 9
+if ! flock -w 300 9; then
+  echo "containers-setup: another setup still holds $WORK/.setup.lock after 300 s" >&2
+  exit 1
+fi
 
 # ---- packages ---------------------------------------------------------------------------------
 pkgs=(containerd runc containernetworking-plugins iptables busybox-static gcc libc6-dev)
@@ -107,7 +112,7 @@ EOF
 # ---- containerd, started by hand (no systemd here) -------------------------------------------------
 answers() { [ -S "$SOCK" ] && ctr --address "$SOCK" --connect-timeout 1s version >/dev/null 2>&1; }
 if ! answers; then
-  setsid nohup containerd --config "$CONFIG" >"$WORK/containerd.log" 2>&1 </dev/null &
+  setsid nohup containerd --config "$CONFIG" >"$WORK/containerd.log" 2>&1 </dev/null 9>&- &
   echo $! >"$WORK/containerd.pid"
   for _ in $(seq 1 100); do answers && break; sleep 0.1; done
   answers || { echo "containers-setup: containerd did not start, see $WORK/containerd.log" >&2; exit 1; }
