@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from lanner.config import ConfigError, get_bool, get_value, load_config, parse_override
+from lanner.config import (
+    ConfigError,
+    get_bool,
+    get_number,
+    get_value,
+    load_config,
+    parse_override,
+)
 
 
 def test_overrides_are_typed_and_nested() -> None:
@@ -56,3 +63,13 @@ def test_get_bool_rejects_non_bool() -> None:
     cfg = load_config(None, ["json_output=maybe"])
     with pytest.raises(ConfigError, match="json_output"):
         get_bool(cfg, "json_output")
+
+
+def test_get_number_reads_numbers_and_rejects_the_rest() -> None:
+    cfg = load_config(None, ["containers.alert_wait_ms=250"])
+    assert get_number(cfg, "containers.alert_wait_ms", 1000) == 250.0
+    assert get_number(load_config(None, []), "containers.alert_wait_ms", 7) == 1000.0  # default
+    for bad in ("soon", "-1", "true"):
+        cfg = load_config(None, [f"containers.alert_wait_ms={bad}"])
+        with pytest.raises(ConfigError, match=r"containers\.alert_wait_ms: expected a number"):
+            get_number(cfg, "containers.alert_wait_ms", 1000)

@@ -77,6 +77,9 @@ DEFAULTS: dict[str, Any] = {
     "metrics": {"enabled": True, "snaplen": 256, "file_io": False, "latency": False},
     # /metrics and /healthz (Falco's keys; loopback unless told otherwise).
     "webserver": {"enabled": True, "listen_address": "127.0.0.1", "listen_port": 8765},
+    # An alert on a container still being described by the runtime waits this long (once per
+    # container) so it names the pod and image; 0: never wait.
+    "containers": {"alert_wait_ms": 1000},
     # Kubernetes API enrichment (owner workload, namespace labels); off without cluster access.
     "kubernetes": {"enabled": False},
     # fd.*ip.name: resolve the domain names rules compare those fields with (network lookups
@@ -196,6 +199,14 @@ def get_bool(cfg: Mapping[str, Any], dotted: str, default: bool = False) -> bool
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     raise ConfigError(f"{dotted}: expected true or false, got {value!r}")
+
+
+def get_number(cfg: Mapping[str, Any], dotted: str, default: float) -> float:
+    """A non-negative number setting."""
+    value = get_value(cfg, dotted, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{dotted}: expected a number >= 0, got {value!r}")
+    return float(value)
 
 
 def get_value(cfg: Mapping[str, Any], dotted: str, default: Any = None) -> Any:

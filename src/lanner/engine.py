@@ -80,6 +80,9 @@ class DetectionEngine:
         self.stats = EngineStats()
         self.drop_monitor = drop_monitor
         self.consumers = list(consumers)
+        # Called with the event before its alert is built (live: waits, bounded, for a new
+        # container's description so the alert names its pod).
+        self.before_alert: Callable[[Any], None] | None = None
 
     def wanted_codes(self) -> frozenset[int] | None:
         """The event codes this engine needs from its source, for in-reader selection
@@ -230,6 +233,8 @@ class DetectionEngine:
                 monitor.on_event_time(event.ts)
 
     def _emit(self, rule: Any, event: Any) -> None:
+        if self.before_alert is not None:
+            self.before_alert(event)
         alert = alert_for(rule, event, hostname=self.hostname, options=self.output_options)
         stats = self.stats
         stats.alerts += 1

@@ -43,7 +43,7 @@ from lanner.cli.options import (
     QuietOpt,
     RulesOpt,
 )
-from lanner.config import ConfigError, get_bool
+from lanner.config import ConfigError, get_bool, get_number
 from lanner.engine import BatchConsumer, DetectionEngine
 from lanner.enrich.enable import enable_containers
 from lanner.metrics.aggregates import MetricsEngine
@@ -125,6 +125,7 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
     attach_dns(setup, state)
     try:
         kubernetes = get_bool(config, "kubernetes.enabled")
+        alert_wait_s = get_number(config, "containers.alert_wait_ms", 1000) / 1000
         metrics_settings = MetricsSettings.from_config(config)
         web = WebserverSettings.from_config(config)
     except ConfigError as exc:
@@ -150,6 +151,7 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
         output_options=setup.output_options,
         consumers=consumers,
     )
+    engine.before_alert = enrichment.alert_hook(alert_wait_s)
     # Payload bytes feed the protocol decoders; rules alone only look at the first few.
     snaplen = metrics_settings.snaplen if metrics is not None else _RULES_SNAPLEN
     try:

@@ -12,6 +12,7 @@ the sandbox the pod IP and the pod's labels. A pause (sandbox) process resolves 
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import os
@@ -229,14 +230,19 @@ def _json(text: str) -> dict[str, Any]:
 
 Publish = Callable[[ContainerInfo], None]
 _PREFETCH = "<prefetch>"
+# A container is often seen (its runc init process, in its new cgroup) a moment before the
+# runtime has it on record: a miss is asked again after these delays before it counts as one.
+RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 
 
 class CriMetadataSource:
     """Background CRI lookups. `request` never blocks; results go to `publish` (normally
     ContainerEnricher.publish), called from the worker thread.
 
-    A container the runtime does not know (a podman or Docker container, or one already gone)
-    is asked for again at most every `retry_s` seconds, when it is seen again.
+    A lookup the runtime cannot answer yet is retried after RETRY_DELAYS, then given up (a
+    podman or Docker container, or one already gone); such a container is asked for again at
+    most every `retry_s` seconds, when it is seen again. `wait_for(id)` lets the alert path
+    wait, bounded, for a lookup still open.
     """
 
     def __init__(
@@ -245,23 +251,30 @@ class CriMetadataSource:
         publish: Publish,
         *,
         retry_s: float = 5.0,
+        retry_delays: tuple[float, ...] = RETRY_DELAYS,
         decorate: Callable[[ContainerInfo], None] | None = None,
     ) -> None:
         self.client = client
         self.publish = publish
         self.retry_s = retry_s
+        self.retry_delays = retry_delays
         self.decorate = decorate
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, int] | None] = queue.Queue()
         self._asked: dict[str, float] = {}
+        # Lookups queued, running or waiting for a retry: id -> attempts made so far.
+        self._open: dict[str, int] = {}
+        self._retries: list[tuple[float, str, int]] = []  # heap of (due, id, attempt)
+        self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
         self.described = 0
         self.misses = 0
+        self.retried = 0
         self.errors = 0
 
     def start(self, *, prefetch: bool = True) -> CriMetadataSource:
         """Start the worker; with prefetch, first describe every running container."""
         if prefetch:
-            self._queue.put(_PREFETCH)
+            self._queue.put((_PREFETCH, 0))
         self._thread = threading.Thread(target=self._run, name="lanner-cri", daemon=True)
         self._thread.start()
         return self
@@ -274,33 +287,71 @@ class CriMetadataSource:
 
     def request(self, container_id: str) -> None:
         now = time.monotonic()
-        last = self._asked.get(container_id)
-        if last is not None and now - last < self.retry_s:
-            return
-        self._asked[container_id] = now
-        self._queue.put(container_id)
+        with self._changed:
+            if container_id in self._open:
+                return
+            last = self._asked.get(container_id)
+            if last is not None and now - last < self.retry_s:
+                return
+            self._asked[container_id] = now
+            self._open[container_id] = 0
+        self._queue.put((container_id, 0))
+
+    def pending(self, container_id: str) -> bool:
+        """Whether a lookup of this container is still open (queued, running or to retry)."""
+        return container_id in self._open
+
+    def wait_for(self, container_id: str, timeout: float) -> bool:
+        """Wait until the lookup of `container_id` has ended (described or given up), at most
+        `timeout` seconds; True when it ended."""
+        with self._changed:
+            return self._changed.wait_for(lambda: container_id not in self._open, timeout)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """For tests and start-up: wait until every request so far has been answered."""
+        """For tests and start-up: wait until every request so far has been answered (retries
+        included)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._queue.unfinished_tasks == 0:
+            if self._queue.unfinished_tasks == 0 and not self._open:
                 return True
             time.sleep(0.01)
         return False
 
     def _run(self) -> None:
         while True:
-            cid = self._queue.get()
+            wait = None
+            if self._retries:
+                wait = max(0.0, self._retries[0][0] - time.monotonic())
             try:
-                if cid is None:
+                item = self._queue.get(timeout=wait)
+            except queue.Empty:
+                _due, cid, attempt = heapq.heappop(self._retries)
+                self._describe(cid, attempt)
+                continue
+            try:
+                if item is None:
                     return
+                cid, attempt = item
                 if cid == _PREFETCH:
                     self._prefetch()
                 else:
-                    self._describe(cid)
+                    self._describe(cid, attempt)
             finally:
                 self._queue.task_done()
+
+    def _finish(self, container_id: str) -> None:
+        with self._changed:
+            self._open.pop(container_id, None)
+            self._changed.notify_all()
+
+    def _retry_or_give_up(self, container_id: str, attempt: int) -> bool:
+        """Schedule the next attempt if there is one; True when the lookup goes on."""
+        if container_id not in self._open or attempt >= len(self.retry_delays):
+            return False
+        self.retried += 1
+        due = time.monotonic() + self.retry_delays[attempt]
+        heapq.heappush(self._retries, (due, container_id, attempt + 1))
+        return True
 
     def _prefetch(self) -> None:
         try:
@@ -310,24 +361,28 @@ class CriMetadataSource:
             log.warning("lanner: CRI listing failed: %s", exc)
             return
         for cid in ids:
-            self._asked.setdefault(cid, time.monotonic())
-            self._describe(cid)
+            with self._changed:
+                self._asked.setdefault(cid, time.monotonic())
+            self._describe(cid, 0)
 
-    def _describe(self, container_id: str) -> None:
+    def _describe(self, container_id: str, attempt: int) -> None:
         try:
             info = self.client.describe(container_id)
         except CriError as exc:
             self.errors += 1
             log.debug("lanner: %s", exc)
-            return
+            info = None
         except Exception as exc:  # a worker must outlive any surprise from the runtime
             self.errors += 1
             log.warning("lanner: CRI lookup of %s failed: %r", container_id[:12], exc)
-            return
+            info = None
         if info is None:
-            self.misses += 1
+            if not self._retry_or_give_up(container_id, attempt):
+                self.misses += 1
+                self._finish(container_id)
             return
         if self.decorate is not None:
             self.decorate(info)
         self.described += 1
         self.publish(info)
+        self._finish(container_id)

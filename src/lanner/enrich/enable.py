@@ -7,6 +7,7 @@ events). Live: ``enable_containers(state)`` finds containerd's or CRI-O's socket
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,18 @@ class ContainerEnrichment:
     enricher: ContainerEnricher
     cri: Any = None  # CriMetadataSource when a runtime answered
     kube: Any = None  # KubeMetadata when the cluster is reachable
+
+    def alert_hook(self, timeout: float) -> Callable[[Any], None] | None:
+        """For `DetectionEngine.before_alert`: an alert on an event of a container still being
+        described waits for the description (at most `timeout` s, once per container)."""
+        if self.cri is None or timeout <= 0:
+            return None
+        enricher = self.enricher
+
+        def before_alert(event: Any) -> None:
+            enricher.await_metadata(getattr(event, "thread", None), timeout)
+
+        return before_alert
 
     def stop(self) -> None:
         if self.cri is not None:

@@ -61,6 +61,9 @@ class MetadataSource(Protocol):
     def request(self, container_id: str) -> None:
         """Ask for a description of a newly seen container; must not block."""
 
+    def wait_for(self, container_id: str, timeout: float) -> bool:
+        """Wait, at most `timeout` seconds, for an open lookup of that container to end."""
+
 
 class ContainerEnricher:
     """Container ids for threads, the container table, and container lifecycle events."""
@@ -79,6 +82,9 @@ class ContainerEnricher:
         self._event_threads: dict[str, ThreadInfo] = {}
         self.json_errors = 0
         self.new_containers = 0
+        # Containers an alert already waited for: the wait is paid once per container.
+        self._awaited: set[str] = set()
+        self.alert_waits = 0
 
     # ---- wiring ----------------------------------------------------------------------------
 
@@ -141,6 +147,22 @@ class ContainerEnricher:
                 child = self._state.threads.threads.get(child_tid)
                 if child is not None:
                     self.resolve_thread(child)
+
+    def await_metadata(self, thread: ThreadInfo | None, timeout: float) -> bool:
+        """Before an alert on `thread` is written: if its container's description is still
+        being looked up, wait for it, at most `timeout` seconds, once per container (the alert
+        then names the pod and image instead of <NA>). True when it waited."""
+        cid = thread.container_id if thread is not None else None
+        source = self.source
+        if not cid or source is None or timeout <= 0 or cid in self._awaited:
+            return False
+        info = self.table.get(cid)
+        if info is not None and info.complete:
+            return False
+        self._awaited.add(cid)
+        self.alert_waits += 1
+        source.wait_for(cid, timeout)
+        return True
 
     # ---- container events ------------------------------------------------------------------
 
