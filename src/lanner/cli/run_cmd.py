@@ -46,6 +46,7 @@ from lanner.cli.options import (
 from lanner.config import ConfigError, get_bool, get_number
 from lanner.engine import BatchConsumer, DetectionEngine
 from lanner.enrich.enable import enable_containers
+from lanner.enrich.pipeline import ContainerEnricher
 from lanner.metrics.aggregates import MetricsEngine
 from lanner.metrics.exposition import render as render_performance
 from lanner.metrics.settings import MetricsSettings
@@ -55,6 +56,20 @@ from lanner.state.selection import STATE_EVENT_TYPES
 from lanner.state.state import State
 
 _RULES_SNAPLEN = 80  # evt.buffer-style fields need no more than this
+# Housekeeping, once a minute: threads idle that long and gone from /proc (their exit was
+# dropped) leave the table, and so do containers no thread belongs to any more.
+HOUSEKEEPING_S = 60.0
+_THREAD_IDLE_NS = 60 * 1_000_000_000
+
+
+def _alive(tid: int) -> bool:
+    return os.path.exists(f"/proc/{tid}")
+
+
+def housekeep(state: State, enricher: ContainerEnricher, now_ts: int) -> tuple[int, int]:
+    """Drop the threads and containers that ended unseen; (threads, containers) dropped."""
+    threads = state.threads.purge_gone(now_ts, _THREAD_IDLE_NS, _alive)
+    return threads, enricher.forget_unused()
 
 
 def selected_event_types(setup: DetectSetup, consumers: Sequence[BatchConsumer] = ()) -> set[str]:
@@ -200,6 +215,7 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
         f"{len(setup.ruleset.enabled_rules())} rules)"
     )
     deadline = None if duration is None else time.monotonic() + duration
+    next_housekeeping = time.monotonic() + HOUSEKEEPING_S
     exit_code = 0
     try:
         while not stop:
@@ -216,6 +232,10 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
                     attach_dns(setup, state)
                     source.update_selection(selected_event_types(setup, consumers))
                     setup.log(f"Rules reloaded ({len(setup.ruleset.enabled_rules())} rules)")
+            if time.monotonic() >= next_housekeeping:
+                next_housekeeping = time.monotonic() + HOUSEKEEPING_S
+                with lock:
+                    housekeep(state, enrichment.enricher, engine.stats.last_ts or time.time_ns())
             pending = enrichment.enricher.take_events()
             if pending:
                 with lock:

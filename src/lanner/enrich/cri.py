@@ -297,6 +297,11 @@ class CriMetadataSource:
             self._open[container_id] = 0
         self._queue.put((container_id, 0))
 
+    def forget(self, container_id: str) -> None:
+        """The container is gone from the table: if it is seen again, ask again at once."""
+        with self._changed:
+            self._asked.pop(container_id, None)
+
     def pending(self, container_id: str) -> bool:
         """Whether a lookup of this container is still open (queued, running or to retry)."""
         return container_id in self._open

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from lanner.enrich.containers import (
+    SHORT_ID_LEN,
     CgroupResolver,
     ContainerInfo,
     ContainerJsonError,
@@ -85,6 +86,9 @@ class ContainerEnricher:
         # Containers an alert already waited for: the wait is paid once per container.
         self._awaited: set[str] = set()
         self.alert_waits = 0
+        # When each container entry was made (monotonic s), for forget_unused's grace period.
+        self._added_at: dict[str, float] = {}
+        self.forgotten = 0
 
     # ---- wiring ----------------------------------------------------------------------------
 
@@ -130,6 +134,7 @@ class ContainerEnricher:
         if self.table.get(found.id) is None:
             self.new_containers += 1
             self.table.add(ContainerInfo(id=found.id, type=found.type))
+            self._added_at[found.id[:SHORT_ID_LEN]] = time.monotonic()
             if self.source is not None:
                 self.source.request(found.id)
         return found.id
@@ -163,6 +168,32 @@ class ContainerEnricher:
         self.alert_waits += 1
         source.wait_for(cid, timeout)
         return True
+
+    def forget_unused(self, grace_s: float = 60.0, now: float | None = None) -> int:
+        """Drop the containers no thread belongs to any more (they exited), once they have been
+        in the table for `grace_s`, with what was kept about them; as libsinsp's periodic
+        removal of inactive containers. A container seen again is looked up again. Returns how
+        many went. Runs on the event path's thread (`lanner run` calls it once a minute)."""
+        now = time.monotonic() if now is None else now
+        threads = self._state.threads.threads.values() if self._state is not None else ()
+        in_use = {t.container_id[:SHORT_ID_LEN] for t in threads if t.container_id}
+        gone = [
+            key
+            for key in list(self.table)
+            if key not in in_use and now - self._added_at.setdefault(key, now) >= grace_s
+        ]
+        forget = getattr(self.source, "forget", None)
+        for key in gone:
+            info = self.table.pop(key, None)
+            self._added_at.pop(key, None)
+            self._emitted.pop(key, None)
+            self._event_threads.pop(key, None)
+            full_id = info.id if info is not None else key
+            self._awaited.discard(full_id)
+            if forget is not None:
+                forget(full_id)
+        self.forgotten += len(gone)
+        return len(gone)
 
     # ---- container events ------------------------------------------------------------------
 

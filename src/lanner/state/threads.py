@@ -6,7 +6,7 @@ like the kernel's files_struct and libsinsp's main-thread-owned fd table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from lanner.state.fds import FdTable
@@ -329,6 +329,21 @@ class ThreadTable:
             self.remove(tid)
         self.dropped += len(stale)
         return len(stale)
+
+    def purge_gone(self, now_ts: int, idle_ns: int, alive: Callable[[int], bool]) -> int:
+        """Drop threads without an event for `idle_ns` that `alive(tid)` says no longer exist
+        (live capture: their exit was among dropped events). A thread that only sleeps stays.
+        Returns how many went."""
+        limit = now_ts - idle_ns
+        gone = [
+            t.tid
+            for t in self.threads.values()
+            if t.lastevent_ts < limit and t.tid > 0 and not alive(t.tid)
+        ]
+        for tid in gone:
+            self.remove(tid)
+        self.dropped += len(gone)
+        return len(gone)
 
     def counters(self) -> dict[str, int]:
         return {
