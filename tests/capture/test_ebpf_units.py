@@ -30,6 +30,18 @@ def test_select_maps_event_names_to_capturable_syscalls() -> None:
     assert not syscalls.select([]).procexit
 
 
+def test_fcntl_for_the_state_alone_selects_only_its_fd_commands() -> None:
+    state_only = syscalls.select(["fcntl:fd", "openat"])
+    assert state_only.syscalls == {"fcntl", "openat"} and state_only.fd_only == {"fcntl"}
+    assert state_only.mark("fcntl") == syscalls.SEL_FD_ONLY
+    assert state_only.mark("openat") == syscalls.SEL_ALL and state_only.mark("close") == 0
+    # A rule naming fcntl wants every command.
+    both = syscalls.select(["fcntl:fd", "fcntl"])
+    assert both.fd_only == frozenset() and both.mark("fcntl") == syscalls.SEL_ALL
+    # The value the probe compares with (lanner_probe.h).
+    assert f"#define SEL_FD_ONLY {syscalls.SEL_FD_ONLY}" in PROBE_HEADER.read_text()
+
+
 def _probe_sources() -> str:
     ebpf = PROBE_HEADER.parent
     return "\n".join(
@@ -71,6 +83,12 @@ def _probe_param_counts() -> dict[str, set[int]]:
         "PPME_SYSCALL_RENAMEAT_X": 5,
         "PPME_SYSCALL_RENAMEAT2_X": 6,
         "PPME_SYSCALL_LINKAT_2_X": 6,
+        "PPME_SYSCALL_EVENTFD_X": 1,
+        "PPME_SYSCALL_SIGNALFD_X": 1,
+        "PPME_SYSCALL_TIMERFD_CREATE_X": 1,
+        "PPME_SYSCALL_INOTIFY_INIT_X": 1,
+        "PPME_SYSCALL_EPOLL_CREATE_X": 1,
+        "PPME_SYSCALL_EPOLL_CREATE1_X": 1,
     }
     for name, count in via_variable.items():
         assert name in text, name

@@ -97,3 +97,12 @@ def test_corrupt_lengths_never_read_past_the_event() -> None:
     event = Event(1, 0, 1, 0, info, 2, buf, 0, len(buf))
     assert event.param(0) == 5
     assert event.param_raw(1) == b"abc"
+
+
+def test_dirfd_of_the_working_directory_renders_as_at_fdcwd() -> None:
+    # openat exit (307): fd, dirfd, name, flags, mode, dev, ino
+    params = [_q(3), _q(-100), b"rel\0", _u32(1), _u32(0), _u32(0), struct.pack("<Q", 9)]
+    event = Event.from_params(_info(307), params, num=1, ts=1, tid=42)
+    assert event.render_param(1) == "-100(AT_FDCWD)"
+    # -100 as a result is an errno (ENETDOWN), not a directory.
+    assert _open_exit(-100, b"x", 1).render_param(0) == "-100(ENETDOWN)"

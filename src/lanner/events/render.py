@@ -102,6 +102,9 @@ def socktuple_text(tup: SockTuple | None) -> str:
     return f"family {tup.family}"
 
 
+AT_FDCWD = -100
+
+
 def reltime_text(value: int) -> str:
     return f"{value}({value / 1e9:g}s)"
 
@@ -146,6 +149,10 @@ def render_value(info: ParamInfo, value: Any, raw: bytes) -> str:
     if ptype in _ENUM_TYPES:
         name = enum_name(info.flag_table, value)
         return f"{value}({name})" if name else str(value)
+    if value == AT_FDCWD and ptype in (ParamType.FD, ParamType.FD32) and "dir" in info.name:
+        # A directory fd (dirfd, olddirfd, newdir...) meaning "the working directory", as sysdig
+        # shows it; a result of -100 stays an errno.
+        return "-100(AT_FDCWD)"
     if ptype in (ParamType.ERRNO, ParamType.FD, ParamType.FD32):
         return _errno_text(info, value)
     if ptype == ParamType.SIGTYPE:

@@ -288,13 +288,13 @@ class FdParsers(ProcParsers):
         if thread is None:
             return
         fd = ret(event)
-        pidfd = thread.fdtable.fds.get(as_int(pget(event, "pidfd"), -1))
+        pidfd = thread.fdtable.fds.get(as_int(pget(event, "pid_fd"), -1))
         if fd < 0 or pidfd is None or pidfd.type != _FDTYPE.PIDFD:
             return
         owner = self.threads.threads.get(pidfd.ino)
         if owner is None:
             return
-        target = owner.fdtable.fds.get(as_int(pget(event, "targetfd"), -1))
+        target = owner.fdtable.fds.get(as_int(pget(event, "target_fd"), -1))
         if target is not None:
             self._add(event, thread, target.copy(fd))
 

@@ -99,6 +99,20 @@
 #define PPME_SYSCALL_MEMFD_CREATE_X 405
 #define PPME_SYSCALL_INIT_MODULE_X 411
 #define PPME_SYSCALL_FINIT_MODULE_X 413
+#define PPME_SYSCALL_EVENTFD_X 63
+#define PPME_SYSCALL_SIGNALFD_X 127
+#define PPME_SYSCALL_TIMERFD_CREATE_X 137
+#define PPME_SYSCALL_INOTIFY_INIT_X 139
+#define PPME_SYSCALL_FCNTL_X 151
+#define PPME_SYSCALL_CHROOT_X 267
+#define PPME_SYSCALL_SETSID_X 275
+#define PPME_SYSCALL_EPOLL_CREATE_X 375
+#define PPME_SYSCALL_EPOLL_CREATE1_X 377
+#define PPME_SYSCALL_INOTIFY_INIT1_X 395
+#define PPME_SYSCALL_EVENTFD2_X 397
+#define PPME_SYSCALL_SIGNALFD4_X 399
+#define PPME_SYSCALL_PIDFD_GETFD_X 407
+#define PPME_SYSCALL_PIDFD_OPEN_X 409
 
 /* ---- PPM flag bits that differ from the kernel's ---- */
 #define PPM_O_RDONLY (1 << 0)
@@ -260,6 +274,24 @@
 #define NR_pwritev2 328
 #define NR_finit_module 313
 #define NR_renameat2 316
+#define NR_fcntl 72
+#define NR_setsid 112
+#define NR_chroot 161
+#define NR_epoll_create 213
+#define NR_inotify_init 253
+#define NR_signalfd 282
+#define NR_timerfd_create 283
+#define NR_eventfd 284
+#define NR_signalfd4 289
+#define NR_eventfd2 290
+#define NR_epoll_create1 291
+#define NR_inotify_init1 294
+#define NR_pidfd_open 434
+#define NR_pidfd_getfd 438
+
+/* syscall_enabled[nr] values: 1 every call; SEL_FD_ONLY only the calls that change the fd table
+ * (fcntl: F_DUPFD and F_DUPFD_CLOEXEC, all the state keeping needs of it) */
+#define SEL_FD_ONLY 2
 #define NR_memfd_create 319
 #define NR_bpf 321
 #define NR_execveat 322

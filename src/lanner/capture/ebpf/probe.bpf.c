@@ -144,6 +144,7 @@ static __always_inline int handle_exit(__u64 nr, long ret, struct pt_regs *regs)
 	case NR_bpf:
 	case NR_prctl:
 	case NR_capset:
+	case NR_setsid:
 		len = sys_exit_proc(&c);
 		break;
 	default:

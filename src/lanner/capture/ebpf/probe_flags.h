@@ -3,6 +3,41 @@
 
 /* ---- flag conversions kernel -> PPM ---- */
 
+#define PPM_FCNTL_F_DUPFD 1
+#define PPM_FCNTL_F_DUPFD_CLOEXEC 26
+
+/* fcntl commands (x86_64 / asm-generic values) -> the fcntl_commands table; 0 = UNKNOWN */
+static __always_inline __u32 fcntl_cmd_to_ppm(__u32 cmd)
+{
+	switch (cmd) {
+	case 0: return PPM_FCNTL_F_DUPFD;
+	case 1: return 2;    /* F_GETFD */
+	case 2: return 3;    /* F_SETFD */
+	case 3: return 4;    /* F_GETFL */
+	case 4: return 5;    /* F_SETFL */
+	case 5: return 6;    /* F_GETLK */
+	case 6: return 8;    /* F_SETLK */
+	case 7: return 9;    /* F_SETLKW */
+	case 8: return 10;   /* F_SETOWN */
+	case 9: return 12;   /* F_GETOWN */
+	case 10: return 13;  /* F_SETSIG */
+	case 11: return 15;  /* F_GETSIG */
+	case 15: return 21;  /* F_SETOWN_EX */
+	case 16: return 22;  /* F_GETOWN_EX */
+	case 36: return 30;  /* F_OFD_GETLK */
+	case 37: return 31;  /* F_OFD_SETLK */
+	case 38: return 32;  /* F_OFD_SETLKW */
+	case 1024: return 23; /* F_SETLEASE */
+	case 1025: return 24; /* F_GETLEASE */
+	case 1026: return 27; /* F_NOTIFY */
+	case 1029: return 25; /* F_CANCELLK */
+	case 1030: return PPM_FCNTL_F_DUPFD_CLOEXEC;
+	case 1031: return 28; /* F_SETPIPE_SZ */
+	case 1032: return 29; /* F_GETPIPE_SZ */
+	default: return 0;
+	}
+}
+
 static __always_inline __u32 open_flags_to_ppm(__u32 f)
 {
 	__u32 r = 0;

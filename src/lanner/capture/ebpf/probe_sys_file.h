@@ -1,5 +1,6 @@
 /* Exit events of file, fd-table and mount syscalls (open*, close, pipe*, dup*, chdir, unlink*, mkdir*,
- * rename*, link*, symlink*, chmod*, mount, umount2, memfd_create, userfaultfd).
+ * rename*, link*, symlink*, chmod*, mount, umount2, memfd_create, userfaultfd, fcntl, eventfd*,
+ * signalfd*, timerfd_create, inotify_init*, epoll_create*, chroot, pidfd_open, pidfd_getfd).
  *
  * A global function: the verifier checks it once, on its own, instead of once per path through the
  * dispatcher. It builds the exit event in the CPU's scratch slot and returns its length (0: nothing
@@ -221,6 +222,65 @@ __noinline int sys_exit_file(struct sys_call *c)
 		off = w_u64(buf, off, 0, ret);
 		off = w_user_str(buf, off, 1, (void *)a[0]);
 		off = w_u32(buf, off, 2, a[1] & 7); /* MFD_CLOEXEC|ALLOW_SEALING|HUGETLB == PPM_MFD_* */
+		break;
+	case NR_fcntl: {
+		__u32 cmd = fcntl_cmd_to_ppm(a[1]);
+		if (lanner_g.syscall_enabled[NR_fcntl] == SEL_FD_ONLY && cmd != PPM_FCNTL_F_DUPFD &&
+		    cmd != PPM_FCNTL_F_DUPFD_CLOEXEC)
+			return 0;
+		off = ev_begin(buf, PPME_SYSCALL_FCNTL_X, 3, tid);
+		off = w_u64(buf, off, 0, ret);
+		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
+		off = w_u8(buf, off, 2, cmd);
+		break;
+	}
+	/* fds of special kinds: the result is all the state needs (their type comes from the call) */
+	case NR_eventfd:
+	case NR_signalfd:
+	case NR_timerfd_create:
+	case NR_inotify_init:
+	case NR_epoll_create:
+	case NR_epoll_create1: {
+		__u16 code = nr == NR_eventfd ? PPME_SYSCALL_EVENTFD_X
+			     : nr == NR_signalfd ? PPME_SYSCALL_SIGNALFD_X
+			     : nr == NR_timerfd_create ? PPME_SYSCALL_TIMERFD_CREATE_X
+			     : nr == NR_inotify_init ? PPME_SYSCALL_INOTIFY_INIT_X
+			     : nr == NR_epoll_create ? PPME_SYSCALL_EPOLL_CREATE_X
+						     : PPME_SYSCALL_EPOLL_CREATE1_X;
+		off = ev_begin(buf, code, 1, tid);
+		off = w_u64(buf, off, 0, ret);
+		break;
+	}
+	case NR_eventfd2:
+	case NR_inotify_init1:
+		/* EFD_ and IN_ CLOEXEC/NONBLOCK are the O_ bits (the low two, EFD_SEMAPHORE, are not access modes) */
+		off = ev_begin(buf, nr == NR_eventfd2 ? PPME_SYSCALL_EVENTFD2_X : PPME_SYSCALL_INOTIFY_INIT1_X,
+			       2, tid);
+		off = w_u64(buf, off, 0, ret);
+		off = w_u16(buf, off, 1, open_flags_to_ppm((nr == NR_eventfd2 ? a[1] : a[0]) & ~3u) & ~PPM_O_RDONLY);
+		break;
+	case NR_signalfd4:
+		off = ev_begin(buf, PPME_SYSCALL_SIGNALFD4_X, 2, tid);
+		off = w_u64(buf, off, 0, ret);
+		off = w_u16(buf, off, 1, a[3]);
+		break;
+	case NR_chroot:
+		off = ev_begin(buf, PPME_SYSCALL_CHROOT_X, 2, tid);
+		off = w_u64(buf, off, 0, ret);
+		off = w_user_str(buf, off, 1, (void *)a[0]);
+		break;
+	case NR_pidfd_open:
+		off = ev_begin(buf, PPME_SYSCALL_PIDFD_OPEN_X, 3, tid);
+		off = w_u64(buf, off, 0, ret);
+		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
+		off = w_u32(buf, off, 2, a[1]);
+		break;
+	case NR_pidfd_getfd:
+		off = ev_begin(buf, PPME_SYSCALL_PIDFD_GETFD_X, 4, tid);
+		off = w_u64(buf, off, 0, ret);
+		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
+		off = w_u64(buf, off, 2, (__s64)(int)a[1]);
+		off = w_u32(buf, off, 3, a[2]);
 		break;
 	case NR_userfaultfd:
 		off = ev_begin(buf, PPME_SYSCALL_USERFAULTFD_X, 2, tid);

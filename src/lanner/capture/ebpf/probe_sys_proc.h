@@ -128,6 +128,10 @@ __noinline int sys_exit_proc(struct sys_call *c)
 			off = w_empty(buf, off, 2);
 		off = w_u64(buf, off, 3, a[1]);
 		break;
+	case NR_setsid:
+		off = ev_begin(buf, PPME_SYSCALL_SETSID_X, 1, tid);
+		off = w_u64(buf, off, 0, ret);
+		break;
 	case NR_capset: {
 		const struct cred *cred = BPF_CORE_READ(t, cred);
 		off = ev_begin(buf, PPME_SYSCALL_CAPSET_X, 4, tid);

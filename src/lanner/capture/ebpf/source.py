@@ -232,7 +232,7 @@ class ProbeSource:
                             "lanner_tp_sys_enter", "syscalls", f"sys_enter_{name}"
                         )
         for name in syscalls.CAPTURABLE:
-            enabled[numbers[name]] = 1 if name in new.syscalls else 0
+            enabled[numbers[name]] = new.mark(name)
         if self.mode == "tracepoint":
             for name in sorted(self._selection.syscalls - new.syscalls):
                 self._obj.detach(f"syscalls/sys_exit_{name}")

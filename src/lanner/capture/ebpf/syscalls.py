@@ -85,6 +85,20 @@ SYSCALL_NUMBERS_X86_64: dict[str, int] = {
     "userfaultfd": 323,
     "clone3": 435,
     "openat2": 437,
+    "fcntl": 72,
+    "setsid": 112,
+    "chroot": 161,
+    "epoll_create": 213,
+    "inotify_init": 253,
+    "signalfd": 282,
+    "timerfd_create": 283,
+    "eventfd": 284,
+    "signalfd4": 289,
+    "eventfd2": 290,
+    "epoll_create1": 291,
+    "inotify_init1": 294,
+    "pidfd_open": 434,
+    "pidfd_getfd": 438,
 }
 
 # Syscalls with a filler in the probe (all of the above but the benchmark-only ones).
@@ -101,6 +115,13 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 PROCEXIT = "procexit"
+# Pseudo event-type names for "only the calls that change the fd table": what the state keeping
+# needs of a syscall that is mostly something else. fcntl is frequent (F_GETFL, F_SETFD...), and
+# only F_DUPFD/F_DUPFD_CLOEXEC create fds; the probe filters the rest in the kernel unless the
+# plain name is selected too.
+FD_ONLY_SUFFIX = ":fd"
+FD_ONLY = {"fcntl" + FD_ONLY_SUFFIX: "fcntl"}
+SEL_ALL, SEL_FD_ONLY = 1, 2  # syscall_enabled values (lanner_probe.h)
 
 
 @dataclass(frozen=True)
@@ -110,27 +131,39 @@ class Selection:
     syscalls: frozenset[str]  # syscall names with a filler
     procexit: bool
     unsupported: frozenset[str]  # names the probe cannot produce (not syscalls it captures)
+    fd_only: frozenset[str] = frozenset()  # of `syscalls`, those wanted for their fd changes only
 
     def numbers(self) -> dict[str, int]:
         return {name: SYSCALL_NUMBERS_X86_64[name] for name in self.syscalls}
+
+    def mark(self, name: str) -> int:
+        """The probe's syscall_enabled value for a syscall name: 0, SEL_ALL or SEL_FD_ONLY."""
+        if name not in self.syscalls:
+            return 0
+        return SEL_FD_ONLY if name in self.fd_only else SEL_ALL
 
 
 def select(names: Iterable[str]) -> Selection:
     """Map event-type names (evt.type values) to the probe's syscalls."""
     syscalls: set[str] = set()
     unsupported: set[str] = set()
+    fd_only: set[str] = set()
     procexit = False
     for raw in names:
         name = raw.strip()
         if name == PROCEXIT:
             procexit = True
+        elif name in FD_ONLY:
+            fd_only.add(FD_ONLY[name])
         elif name in _ALIASES:
             syscalls.update(_ALIASES[name])
         elif name in CAPTURABLE:
             syscalls.add(name)
         else:
             unsupported.add(name)
-    return Selection(frozenset(syscalls), procexit, frozenset(unsupported))
+    fd_only -= syscalls  # the plain name asks for every call
+    syscalls |= fd_only
+    return Selection(frozenset(syscalls), procexit, frozenset(unsupported), frozenset(fd_only))
 
 
 def check_architecture() -> str | None:
