@@ -14,7 +14,7 @@ import pytest
 from lanner.capture.ebpf import syscalls
 from lanner.capture.ebpf.layout import Globals, enter_layouts, fill_enter_layouts
 from lanner.capture.ebpf.ring import RingReader
-from lanner.capture.ebpf.source import ProbeError, ProbeSource, boot_to_epoch_ns
+from lanner.capture.ebpf.source import FILE_IO_DATA, ProbeError, ProbeSource, boot_to_epoch_ns
 from lanner.events.event import Event
 from lanner.events.table import event_info
 
@@ -290,3 +290,11 @@ def test_fill_enter_layouts_marks_only_those_codes() -> None:
     assert emitted == set(enter_layouts())
     slot = g.enter_layout[307]
     assert (slot.nparams, list(slot.src)[:4]) == (4, [1, 2, 3, 4])
+
+
+def test_file_data_is_wanted_when_reads_or_writes_are_named_or_everything_is() -> None:
+    assert syscalls.wants_file_data(None)
+    assert syscalls.wants_file_data({"openat", "pwrite"})
+    assert not syscalls.wants_file_data({"openat", "sendto", "recvfrom", "connect"})
+    # The value the probe compares with (lanner_probe.h).
+    assert f"#define FILE_IO_DATA {FILE_IO_DATA}" in PROBE_HEADER.read_text()

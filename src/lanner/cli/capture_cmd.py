@@ -83,6 +83,7 @@ def capture(  # noqa: PLR0917 (typer maps parameters to options)
 ) -> None:
     """Record live events to a .scap file that `sysdig -r` and `lanner replay` read."""
     from lanner.capture.ebpf.source import ProbeError, ProbeSource, check_environment
+    from lanner.capture.ebpf.syscalls import wants_file_data
     from lanner.capture.procfs import snapshot
     from lanner.capture.scap_write import ScapWriter
 
@@ -107,7 +108,12 @@ def capture(  # noqa: PLR0917 (typer maps parameters to options)
         state.seed(record)
     writer.write_snapshot(records)
     try:
-        source = ProbeSource(selected_event_types(filter_types), mode=mode, snaplen=snaplen)
+        source = ProbeSource(
+            selected_event_types(filter_types),
+            mode=mode,
+            snaplen=snaplen,
+            file_data=wants_file_data(filter_types),
+        )
     except ProbeError as exc:
         writer.close()
         fail(f"cannot start live capture: {exc}")

@@ -90,6 +90,14 @@ def selected_event_types(setup: DetectSetup, consumers: Sequence[BatchConsumer] 
     return names
 
 
+def rules_read_file_io(setup: DetectSetup) -> bool:
+    """Whether a rule looks at reads or writes (which may be on files: the probe then sends
+    file I/O with data; it sends socket I/O whenever selected)."""
+    from lanner.capture.ebpf import syscalls
+
+    return syscalls.wants_file_data(setup.ruleset.needed_event_types())
+
+
 @app.command()
 def run(  # noqa: PLR0917 (typer maps parameters to options)
     rules: RulesOpt = None,
@@ -175,6 +183,7 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
             mode=mode,
             snaplen=snaplen,
             file_io=metrics is not None and metrics_settings.file_io,
+            file_data=rules_read_file_io(setup),
             latency=metrics is not None and metrics_settings.latency,
         )
     except ProbeError as exc:
@@ -231,6 +240,7 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
                     engine.ruleset = setup.ruleset
                     attach_dns(setup, state)
                     source.update_selection(selected_event_types(setup, consumers))
+                    source.file_data = rules_read_file_io(setup)
                     setup.log(f"Rules reloaded ({len(setup.ruleset.enabled_rules())} rules)")
             if time.monotonic() >= next_housekeeping:
                 next_housekeeping = time.monotonic() + HOUSEKEEPING_S

@@ -292,6 +292,8 @@
 /* syscall_enabled[nr] values: 1 every call; SEL_FD_ONLY only the calls that change the fd table
  * (fcntl: F_DUPFD and F_DUPFD_CLOEXEC, all the state keeping needs of it) */
 #define SEL_FD_ONLY 2
+/* lanner_g.file_io_enabled: 1 file reads/writes without data (metrics), FILE_IO_DATA with data */
+#define FILE_IO_DATA 2
 #define NR_memfd_create 319
 #define NR_bpf 321
 #define NR_execveat 322

@@ -2,7 +2,8 @@
  *
  * On sockets they carry the first snaplen bytes of the data (the protocol decoders need them); on
  * regular files they are sent only when file I/O metrics are on (lanner_g.file_io_enabled), without
- * data: the size and the result are what per-file bytes and operations need. Other fds (pipes,
+ * data: the size and the result are what per-file bytes and operations need; with FILE_IO_DATA
+ * (rules reading file I/O, captures of everything) with the first snaplen bytes too. Other fds (pipes,
  * ttys, ...) are not sent. Vectored calls gather their data from the iovecs in order.
  *
  * A global function: the verifier checks it once, on its own (see probe_sys_file.h).
@@ -133,6 +134,8 @@ __noinline int sys_exit_io(struct sys_call *c)
 			snap = io_len(ret);
 		else if (!lanner_g.file_io_enabled || !file_is_regular(f))
 			return 0;
+		else if (lanner_g.file_io_enabled == FILE_IO_DATA)
+			snap = io_len(ret);
 		__u64 fd = (__s64)(int)a[0];
 		if (nr == NR_read || nr == NR_write) {
 			off = ev_begin(buf, nr == NR_read ? PPME_SYSCALL_READ_X : PPME_SYSCALL_WRITE_X, 4, tid);

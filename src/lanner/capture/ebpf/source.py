@@ -16,6 +16,8 @@ Two options feed the metrics engine:
     only, and no sys_enter hook.
   - `file_io`: read/write-family calls on regular files are sent too (without data); otherwise
     only socket I/O is.
+And one for rules and captures: `file_data` sends file reads and writes with their first snaplen
+bytes (a rule on `evt.type=write and fd.name=...`, or `lanner capture` of everything).
 
 "raw" is the default: it needs no tracefs, and detaching it is instant where each per-syscall
 tracepoint waits for an RCU grace period (closing a 50-syscall tracepoint probe: ~1.9 s, 3.7 s
@@ -123,6 +125,9 @@ def tracefs_syscalls() -> Path | None:
     return None
 
 
+FILE_IO_DATA = 2  # lanner_g.file_io_enabled: file reads/writes with data (lanner_probe.h)
+
+
 class ProbeSource:
     """Live events from the kernel. Use as a context manager, or call close()."""
 
@@ -139,6 +144,7 @@ class ProbeSource:
         log_dir: Path | None = None,
         latency: bool = False,
         file_io: bool = False,
+        file_data: bool = False,
     ) -> None:
         if mode not in ("tracepoint", "raw"):
             raise ValueError(f"unknown probe mode {mode!r} (tracepoint or raw)")
@@ -183,7 +189,8 @@ class ProbeSource:
             g.self_tgid = 0 if trace_self else os.getpid()
             g.snaplen = max(0, min(snaplen, 4096))
             g.boot_to_epoch_ns = boot_to_epoch_ns()
-            g.file_io_enabled = 1 if file_io else 0
+            self._file_io = file_io
+            self.file_data = file_data
             if latency:
                 fill_enter_layouts(g)
                 g.latency_enabled = 1
@@ -252,12 +259,22 @@ class ProbeSource:
 
     @property
     def file_io(self) -> bool:
-        """Whether reads and writes on regular files are captured (without data)."""
+        """Whether reads and writes on regular files are captured (at least without data)."""
         return bool(self._globals.file_io_enabled)
 
     @file_io.setter
     def file_io(self, value: bool) -> None:
-        self._globals.file_io_enabled = 1 if value else 0
+        self._file_io = value
+        self.file_data = self.file_data
+
+    @property
+    def file_data(self) -> bool:
+        """Whether reads and writes on regular files are captured with their data."""
+        return bool(self._globals.file_io_enabled == FILE_IO_DATA)
+
+    @file_data.setter
+    def file_data(self, value: bool) -> None:
+        self._globals.file_io_enabled = FILE_IO_DATA if value else (1 if self._file_io else 0)
 
     # ---- reading ----
 

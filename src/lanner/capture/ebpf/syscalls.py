@@ -122,6 +122,16 @@ PROCEXIT = "procexit"
 FD_ONLY_SUFFIX = ":fd"
 FD_ONLY = {"fcntl" + FD_ONLY_SUFFIX: "fcntl"}
 SEL_ALL, SEL_FD_ONLY = 1, 2  # syscall_enabled values (lanner_probe.h)
+# The event types of reads and writes that may be on regular files (the probe sends those only
+# when asked: ProbeSource(file_io=..., file_data=...)).
+FILE_IO_TYPES = frozenset(
+    {"read", "write", "pread", "pwrite", "readv", "writev", "preadv", "pwritev"}
+)
+
+
+def wants_file_data(event_types: Iterable[str] | None) -> bool:
+    """Whether rules or a filter on these event types (None: every type) read file I/O."""
+    return event_types is None or not FILE_IO_TYPES.isdisjoint(event_types)
 
 
 @dataclass(frozen=True)
