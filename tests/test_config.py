@@ -73,3 +73,32 @@ def test_get_number_reads_numbers_and_rejects_the_rest() -> None:
         cfg = load_config(None, [f"containers.alert_wait_ms={bad}"])
         with pytest.raises(ConfigError, match=r"containers\.alert_wait_ms: expected a number"):
             get_number(cfg, "containers.alert_wait_ms", 1000)
+
+
+def test_bracket_append_adds_list_items() -> None:
+    cfg = load_config(
+        None,
+        [
+            'append_output[]={"extra_output": "a"}',
+            "append_output[]={extra_output: b}",
+            "rules[].disable.rule=x*",
+        ],
+    )
+    assert [e["extra_output"] for e in cfg["append_output"]] == ["a", "b"]
+    assert cfg["rules"] == [{"disable": {"rule": "x*"}}]
+
+
+def test_environment_variables_expand_in_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANNER_T_HOME", "/home/t")
+    monkeypatch.delenv("LANNER_T_UNSET", raising=False)
+    f = tmp_path / "lanner.yaml"
+    f.write_text(
+        "file_output: {filename: '${LANNER_T_HOME}/alerts.log'}\n"
+        "static_fields: {a: '${LANNER_T_UNSET}', b: '$${LANNER_T_HOME}', c: 'x${LANNER_T_HOME}y'}\n"
+    )
+    cfg = load_config(f, ["http_output.url=http://h/${LANNER_T_HOME}"])
+    assert cfg["file_output"]["filename"] == "/home/t/alerts.log"
+    assert cfg["static_fields"] == {"a": "", "b": "${LANNER_T_HOME}", "c": "x/home/ty"}
+    assert cfg["http_output"]["url"] == "http://h//home/t"

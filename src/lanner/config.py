@@ -8,6 +8,7 @@ Keys follow Falco's names so a user's habits carry over (``json_output``, ``prio
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -82,12 +83,18 @@ DEFAULTS: dict[str, Any] = {
     "containers": {"alert_wait_ms": 1000},
     # Kubernetes API enrichment (owner workload, namespace labels); off without cluster access.
     "kubernetes": {"enabled": False},
+    # Falco's output additions: text and JSON fields for the rules an entry matches, and fixed
+    # JSON fields for every alert (rules/append_output.py).
+    "append_output": [],
+    "static_fields": {},
     # fd.*ip.name: resolve the domain names rules compare those fields with (network lookups
     # to the node's resolver, so off unless turned on).
     "dns": {"enabled": False},
 }
 
-_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(\[\d+\])?(\.[A-Za-z_][A-Za-z0-9_-]*(\[\d+\])?)*$")
+_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*(\[\d*\])?(\.[A-Za-z_][A-Za-z0-9_-]*(\[\d*\])?)*$")
+APPEND = -1  # a key path step written `[]`: a new item at the end of the list
+_ENV_RE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class ConfigError(ValueError):
@@ -111,12 +118,12 @@ def parse_override(text: str) -> tuple[list[str | int], Any]:
         raise ConfigError(f"-o {text!r}: expected key=value (for example -o json_output=true)")
     path: list[str | int] = []
     for part in key.split("."):
-        m = re.fullmatch(r"([^\[]+)(?:\[(\d+)\])?", part)
+        m = re.fullmatch(r"([^\[]+)(?:\[(\d*)\])?", part)
         if m is None:  # pragma: no cover - excluded by _KEY_RE
             raise ConfigError(f"-o {text!r}: bad key")
         path.append(m.group(1))
         if m.group(2) is not None:
-            path.append(int(m.group(2)))
+            path.append(int(m.group(2)) if m.group(2) else APPEND)
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
@@ -131,9 +138,13 @@ def _set_path(cfg: dict[str, Any], path: list[str | int], value: Any, text: str)
         if isinstance(part, int):
             if not isinstance(node, list):
                 raise ConfigError(f"-o {text!r}: {path[i - 1]!s} is not a list")
-            while len(node) <= part:
+            index = part
+            if index == APPEND:
                 node.append({} if isinstance(nxt, str) else [])
-            node = node[part]
+                index = len(node) - 1
+            while len(node) <= index:
+                node.append({} if isinstance(nxt, str) else [])
+            node = node[index]
         else:
             if not isinstance(node, dict):
                 raise ConfigError(f"-o {text!r}: {part} is not inside a mapping")
@@ -144,6 +155,9 @@ def _set_path(cfg: dict[str, Any], path: list[str | int], value: Any, text: str)
     if isinstance(last, int):
         if not isinstance(node, list):
             raise ConfigError(f"-o {text!r}: not a list")
+        if last == APPEND:
+            node.append(value)
+            return
         while len(node) <= last:
             node.append(None)
         node[last] = value
@@ -184,7 +198,26 @@ def load_config(
     for text in overrides:
         key_path, value = parse_override(text)
         _set_path(cfg, key_path, value, text)
-    return cfg
+    expanded = expand_env(cfg)
+    assert isinstance(expanded, dict)
+    return expanded
+
+
+def expand_env(value: Any) -> Any:
+    """``${NAME}`` in every text value replaced by that environment variable (empty when
+    unset), ``$${NAME}`` kept as the literal ``${NAME}``: Falco's configuration expansion."""
+    if isinstance(value, str):
+        if "${" not in value:
+            return value
+        return _ENV_RE.sub(
+            lambda m: "${" + m.group(2) + "}" if m.group(1) else os.environ.get(m.group(2), ""),
+            value,
+        )
+    if isinstance(value, dict):
+        return {key: expand_env(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [expand_env(item) for item in value]
+    return value
 
 
 def get_bool(cfg: Mapping[str, Any], dotted: str, default: bool = False) -> bool:

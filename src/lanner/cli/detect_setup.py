@@ -20,6 +20,12 @@ from lanner.cli.app_base import fail
 from lanner.config import ConfigError, get_bool, get_value, load_config
 from lanner.engine import EngineStats
 from lanner.enrich.dns import DnsNames, watched_names
+from lanner.fields import default_registry
+from lanner.rules.append_output import (
+    AppendOutputError,
+    apply_append_output,
+    parse_append_output,
+)
 from lanner.rules.loader import load_rules_files
 from lanner.rules.results import LoadMessage
 from lanner.rules.ruleset import Priority, Ruleset, parse_selections
@@ -141,6 +147,15 @@ def build_setup(
         ruleset.disable_tags(disable_tags)
     if disable_rules:
         ruleset.disable_rules(disable_rules)
+    try:
+        registry = default_registry()
+        additions = parse_append_output(
+            get_value(config, "append_output"), get_value(config, "static_fields"), registry
+        )
+    except AppendOutputError as exc:
+        fail(str(exc))
+        raise AssertionError from None  # pragma: no cover
+    apply_append_output(ruleset.rules, additions, registry)
     names = watched_names(rule.condition_node for rule in ruleset.enabled_rules())
     try:
         dns_enabled = get_bool(config, "dns.enabled")

@@ -110,14 +110,24 @@ def to_json_value(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class OutputFormat:
-    """A compiled output format: literal text and field tokens in order."""
+    """A compiled output format: literal text and field tokens in order, and the fields only
+    the JSON ``output_fields`` get (falco.yaml's append_output ``extra_fields`` and
+    ``static_fields``): key -> a field, a format rendered to text, or a fixed string."""
 
     text: str
     parts: tuple[str | OutputField, ...]
+    extra: tuple[tuple[str, OutputField | OutputFormat | str], ...] = ()
 
     @property
     def fields(self) -> tuple[OutputField, ...]:
-        return tuple(part for part in self.parts if isinstance(part, OutputField))
+        """Every field the format reads (the line's, then the extra ones')."""
+        found = [part for part in self.parts if isinstance(part, OutputField)]
+        for _key, value in self.extra:
+            if isinstance(value, OutputField):
+                found.append(value)
+            elif isinstance(value, OutputFormat):
+                found.extend(value.fields)
+        return tuple(found)
 
     def render(self, event: Any) -> str:
         pieces = []
@@ -130,7 +140,17 @@ class OutputFormat:
         return "".join(pieces)
 
     def output_fields(self, event: Any) -> dict[str, Any]:
-        return {part.key: part.json_value(event) for part in self.fields}
+        fields = {
+            part.key: part.json_value(event) for part in self.parts if isinstance(part, OutputField)
+        }
+        for key, value in self.extra:
+            if isinstance(value, OutputField):
+                fields[key] = value.json_value(event)
+            elif isinstance(value, OutputFormat):
+                fields[key] = value.render(event)
+            else:
+                fields[key] = value
+        return fields
 
 
 def _bind(registry: FieldRegistry, name: str, arg: str | None) -> Extractor | None:
