@@ -132,7 +132,7 @@ def test_live_pipeline_fills_fields_without_blocking(
 
 def test_prefetch_describes_running_pods(cri_pods: PodFactory, containerd_cri: str) -> None:
     pod = cri_pods.start("pre-0", "default")
-    enrichment = enable_containers(State(), cri_socket=containerd_cri)
+    enrichment = enable_containers(State(), cri_socket=containerd_cri, docker_socket=None)
     enricher, source = enrichment.enricher, enrichment.cri
     assert isinstance(source, CriMetadataSource)
     try:

@@ -204,7 +204,7 @@ def test_published_containers_become_container_events_before_the_next_batch() ->
 
 def test_enable_for_replay_attaches_without_a_runtime() -> None:
     state = State()
-    enrichment = enable_containers(state, cri_socket=None)
+    enrichment = enable_containers(state, cri_socket=None, docker_socket=None)
     assert enrichment.cri is None and enrichment.kube is None
     assert state.containers is enrichment.enricher.table
     state.seed(proc_entry(60, [f"memory={POD_PATH}"]))

@@ -31,7 +31,7 @@ def replay(trace: Path, legacy: bool = True) -> Iterator[Event]:
     """
     state = State()
     # As `lanner replay` does: container ids from cgroups, metadata from the trace's events.
-    enricher = enable_containers(state, cri_socket=None).enricher
+    enricher = enable_containers(state, cri_socket=None, docker_socket=None).enricher
     for item in enricher.with_container_events(ScapReader(trace)):
         if isinstance(item, list):
             for event in item:

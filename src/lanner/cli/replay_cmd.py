@@ -184,7 +184,7 @@ def replay(  # noqa: PLR0917 (typer maps parameters to options)
     )
     engine.drop_monitor = monitor
     # Old captures carry their own container events; no runtime is asked on replay.
-    enrichment = enable_containers(engine.state, cri_socket=None)
+    enrichment = enable_containers(engine.state, cri_socket=None, docker_socket=None)
     attach_dns(setup, engine.state)
     exit_code = 0
     if event_filter is not None:
@@ -232,7 +232,7 @@ def _view(
         raise AssertionError from None  # pragma: no cover
     extractors = [part.value for part in output.fields]
     state = State()
-    enricher = enable_containers(state, cri_socket=None).enricher
+    enricher = enable_containers(state, cri_socket=None, docker_socket=None).enricher
     write = sys.stdout.write
     try:
         if progress is not None:

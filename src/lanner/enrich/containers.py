@@ -50,6 +50,10 @@ CONTAINER_TYPES = {
 _PATH_CACHE_MAX = 16384
 
 
+class MetadataError(Exception):
+    """A container runtime (CRI, Docker API) could not be reached or answered with an error."""
+
+
 @dataclass(frozen=True, slots=True)
 class CgroupMatch:
     """A container found in a cgroup path: its full id and the runtime that named it."""

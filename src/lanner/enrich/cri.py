@@ -20,7 +20,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc  # type: ignore[import-untyped]
 from cri_api.v1 import api_pb2 as cri
@@ -29,7 +29,7 @@ from cri_api.v1.api_pb2_grpc import (
     RuntimeServiceStub,
 )
 
-from lanner.enrich.containers import ContainerInfo, Mount, split_image
+from lanner.enrich.containers import ContainerInfo, MetadataError, Mount, split_image
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ _NODE = 2  # NamespaceMode NODE: the host's namespace
 _PROPAGATION = {0: "private", 1: "rslave", 2: "rshared"}
 
 
-class CriError(Exception):
+class CriError(MetadataError):
     """The runtime could not be reached or answered with an error."""
 
 
@@ -228,6 +228,16 @@ def _json(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+class RuntimeClient(Protocol):
+    """What a metadata source asks of a runtime (CriClient, docker.DockerClient)."""
+
+    def describe(self, container_id: str) -> ContainerInfo | None: ...
+
+    def list_container_ids(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
 Publish = Callable[[ContainerInfo], None]
 _PREFETCH = "<prefetch>"
 # A container is often seen (its runc init process, in its new cgroup) a moment before the
@@ -236,7 +246,8 @@ RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 
 
 class CriMetadataSource:
-    """Background CRI lookups. `request` never blocks; results go to `publish` (normally
+    """Background runtime lookups (a CriClient, or a DockerClient: anything with `describe`,
+    `list_container_ids` and `close`). `request` never blocks; results go to `publish` (normally
     ContainerEnricher.publish), called from the worker thread.
 
     A lookup the runtime cannot answer yet is retried after RETRY_DELAYS, then given up (a
@@ -247,7 +258,7 @@ class CriMetadataSource:
 
     def __init__(
         self,
-        client: CriClient,
+        client: RuntimeClient,
         publish: Publish,
         *,
         retry_s: float = 5.0,
@@ -361,9 +372,9 @@ class CriMetadataSource:
     def _prefetch(self) -> None:
         try:
             ids = self.client.list_container_ids()
-        except CriError as exc:
+        except MetadataError as exc:
             self.errors += 1
-            log.warning("lanner: CRI listing failed: %s", exc)
+            log.warning("lanner: container listing failed: %s", exc)
             return
         for cid in ids:
             with self._changed:
@@ -373,13 +384,13 @@ class CriMetadataSource:
     def _describe(self, container_id: str, attempt: int) -> None:
         try:
             info = self.client.describe(container_id)
-        except CriError as exc:
+        except MetadataError as exc:
             self.errors += 1
             log.debug("lanner: %s", exc)
             info = None
         except Exception as exc:  # a worker must outlive any surprise from the runtime
             self.errors += 1
-            log.warning("lanner: CRI lookup of %s failed: %r", container_id[:12], exc)
+            log.warning("lanner: runtime lookup of %s failed: %r", container_id[:12], exc)
             info = None
         if info is None:
             if not self._retry_or_give_up(container_id, attempt):

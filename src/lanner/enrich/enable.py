@@ -1,8 +1,10 @@
 """One call to turn container enrichment on for a State: cgroup ids always, CRI metadata when a
-runtime socket is there (live capture), Kubernetes API facts when asked and reachable.
+runtime socket is there (live capture), Docker/Podman metadata over the Docker API when its
+socket is there, Kubernetes API facts when asked and reachable.
 
-Replay: ``enable_containers(state, cri_socket=None)`` (old captures bring their own container
-events). Live: ``enable_containers(state)`` finds containerd's or CRI-O's socket itself.
+Replay: ``enable_containers(state, cri_socket=None, docker_socket=None)`` (old captures bring
+their own container events). Live: ``enable_containers(state)`` finds containerd's or CRI-O's
+socket and Docker's or Podman's itself.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ AUTO = "auto"
 class ContainerEnrichment:
     enricher: ContainerEnricher
     cri: Any = None  # CriMetadataSource when a runtime answered
+    docker: Any = None  # CriMetadataSource over a DockerClient (Docker or Podman)
     kube: Any = None  # KubeMetadata when the cluster is reachable
 
     def alert_hook(self, timeout: float) -> Callable[[Any], None] | None:
         """For `DetectionEngine.before_alert`: an alert on an event of a container still being
         described waits for the description (at most `timeout` s, once per container)."""
-        if self.cri is None or timeout <= 0:
+        if (self.cri is None and self.docker is None) or timeout <= 0:
             return None
         enricher = self.enricher
 
@@ -37,6 +40,8 @@ class ContainerEnrichment:
     def stop(self) -> None:
         if self.cri is not None:
             self.cri.stop()
+        if self.docker is not None:
+            self.docker.stop()
         if self.kube is not None:
             self.kube.stop()
 
@@ -45,6 +50,7 @@ def enable_containers(
     state: Any,
     *,
     cri_socket: str | None = AUTO,
+    docker_socket: str | None = AUTO,
     kubernetes: bool = False,
     node_name: str | None = None,
 ) -> ContainerEnrichment:
@@ -68,7 +74,20 @@ def enable_containers(
 
         decorate = result.kube.decorate if result.kube is not None else None
         result.cri = CriMetadataSource(CriClient(socket), enricher.publish, decorate=decorate)
-    enricher.attach(state, result.cri)
-    if result.cri is not None:
-        result.cri.start()
+    sources = {}
+    docker = docker_socket
+    if docker == AUTO:
+        from lanner.enrich.docker import find_docker_socket
+
+        docker = find_docker_socket()
+    if docker:
+        from lanner.enrich.cri import CriMetadataSource
+        from lanner.enrich.docker import DockerClient
+
+        result.docker = CriMetadataSource(DockerClient(docker), enricher.publish)
+        sources = {"docker": result.docker, "podman": result.docker}
+    enricher.attach(state, result.cri, sources)
+    for source in (result.cri, result.docker):
+        if source is not None:
+            source.start()
     return result

@@ -73,6 +73,9 @@ class ContainerEnricher:
         self.table = table if table is not None else ContainerTable()
         self.resolver = CgroupResolver()
         self.source: MetadataSource | None = None
+        # Sources for particular container types (docker, podman: the Docker API); the others
+        # go to `source` (CRI).
+        self.sources: dict[str, MetadataSource] = {}
         self._codes = _cgroup_event_codes() | _CONTAINER_EVENT_CODES
         self._state: Any = None
         # Synthetic container events waiting for the next batch (appended by any thread).
@@ -92,10 +95,17 @@ class ContainerEnricher:
 
     # ---- wiring ----------------------------------------------------------------------------
 
-    def attach(self, state: Any, source: MetadataSource | None = None) -> ContainerEnricher:
-        """Install into a State (before it sees records). Returns self."""
+    def attach(
+        self,
+        state: Any,
+        source: MetadataSource | None = None,
+        sources: dict[str, MetadataSource] | None = None,
+    ) -> ContainerEnricher:
+        """Install into a State (before it sees records). `source` describes containers of
+        any type, `sources` those of the types they are keyed by. Returns self."""
         self._state = state
         self.source = source
+        self.sources = dict(sources or {})
         state.containers = self.table
         state.container_hook = self.on_container_json
         state_process: Callable[[Any], None] = state.process
@@ -135,8 +145,9 @@ class ContainerEnricher:
             self.new_containers += 1
             self.table.add(ContainerInfo(id=found.id, type=found.type))
             self._added_at[found.id[:SHORT_ID_LEN]] = time.monotonic()
-            if self.source is not None:
-                self.source.request(found.id)
+            source = self.source_for(found.type)
+            if source is not None:
+                source.request(found.id)
         return found.id
 
     def _after_event(self, event: Any) -> None:
@@ -153,16 +164,22 @@ class ContainerEnricher:
                 if child is not None:
                     self.resolve_thread(child)
 
+    def source_for(self, container_type: str | None) -> MetadataSource | None:
+        """Who describes containers of this type (None: nobody)."""
+        return self.sources.get(container_type or "", self.source)
+
     def await_metadata(self, thread: ThreadInfo | None, timeout: float) -> bool:
         """Before an alert on `thread` is written: if its container's description is still
         being looked up, wait for it, at most `timeout` seconds, once per container (the alert
         then names the pod and image instead of <NA>). True when it waited."""
         cid = thread.container_id if thread is not None else None
-        source = self.source
-        if not cid or source is None or timeout <= 0 or cid in self._awaited:
+        if not cid or timeout <= 0 or cid in self._awaited:
             return False
         info = self.table.get(cid)
         if info is not None and info.complete:
+            return False
+        source = self.source_for(info.type if info is not None else None)
+        if source is None:
             return False
         self._awaited.add(cid)
         self.alert_waits += 1
@@ -182,9 +199,9 @@ class ContainerEnricher:
             for key in list(self.table)
             if key not in in_use and now - self._added_at.setdefault(key, now) >= grace_s
         ]
-        forget = getattr(self.source, "forget", None)
         for key in gone:
             info = self.table.pop(key, None)
+            forget = getattr(self.source_for(info.type if info else None), "forget", None)
             self._added_at.pop(key, None)
             self._emitted.pop(key, None)
             self._event_threads.pop(key, None)
