@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from lanner.capture.ebpf import ProbeSource
-from lanner.capture.procfs import snapshot
+from lanner.capture.procfs import snapshot, socket_table
 from lanner.state.selection import STATE_EVENT_TYPES
 from lanner.state.state import State
 from tests.capture.bpf_support import collect, drain, require_bpf
@@ -98,6 +98,7 @@ def test_live_fd_table_matches_proc(probe: ProbeSource, tmp_path: Path) -> None:
         ours = dict(thread.fdtable.fds)
         fd_dir = Path(f"/proc/{helper.pid}/fd")
         kernel = {int(name): os.readlink(fd_dir / name) for name in os.listdir(fd_dir)}
+        sockets = socket_table(Path("/proc"))
     finally:
         helper.kill()
         helper.wait()
@@ -106,9 +107,17 @@ def test_live_fd_table_matches_proc(probe: ProbeSource, tmp_path: Path) -> None:
     closed = {int(n) for n in (tmp_path / "closed").read_text().split()} - set(kernel)
     ghosts = {n: (ours[n].typestring, ours[n].name) for n in closed if n in ours}
     assert closed and not ghosts, f"closed fds lanner still has: {ghosts}"
+    tcp_checked = 0
     for num, target in kernel.items():
         info = ours[num]
         kind = _STATE_KINDS.get(info.typestring, info.typestring)
         assert kind == _kind(target), (num, target, info.typestring, info.name)
         if kind == "path":
             assert info.name.rstrip("/") == target.removesuffix(" (deleted)"), (num, target)
+        inet = sockets.get(int(target[8:-1])) if target.startswith("socket:[") else None
+        if inet is not None:  # TCP: the same endpoints as the kernel's (client->server order)
+            ends = {(inet.sip, inet.sport), (inet.dip, inet.dport)} - {(None, None)}
+            ours_ends = {(info.cip, info.cport), (info.sip, info.sport)} - {(None, None)}
+            assert ours_ends == ends, (num, info.name, ends)
+            tcp_checked += 1
+    assert tcp_checked >= 3, "the listener, the client and the accepted socket were compared"

@@ -28,12 +28,23 @@ __noinline int sys_exit_net(struct sys_call *c)
 		off = w_u32(buf, off, 2, a[1]);
 		off = w_u32(buf, off, 3, a[2]);
 		break;
-	case NR_bind:
+	case NR_bind: {
 		off = ev_begin(buf, PPME_SOCKET_BIND_X, 3, tid);
 		off = w_u64(buf, off, 0, ret);
+		__u32 at = CLAMP(off);
 		off = w_sockaddr(buf, off, 1, (void *)a[1], a[2]);
+		/* Port 0 asks the kernel to choose: report the port it chose (the socket has it now),
+		 * so a listener on an ephemeral port is named by its real port. */
+		if (ret == 0) {
+			__u8 family = buf[at];
+			__u32 port_at = family == 2 ? CLAMP(at + 5) : family == 10 ? CLAMP(at + 17) : 0;
+			struct sock *sk = port_at ? file_sock(task_fd_file(t, (int)a[0])) : 0;
+			if (sk && *(__u16 *)&buf[port_at] == 0)
+				*(__u16 *)&buf[port_at] = BPF_CORE_READ(sk, __sk_common.skc_num);
+		}
 		off = w_u64(buf, off, 2, (__s64)(int)a[0]);
 		break;
+	}
 	case NR_connect: {
 		struct file *f = task_fd_file(t, (int)a[0]);
 		off = ev_begin(buf, PPME_SOCKET_CONNECT_X, 4, tid);
