@@ -70,3 +70,25 @@ def test_snapshot_skips_a_pid_and_survives_a_fake_root() -> None:
         fake = list(snapshot(proc_root=Path(empty), etc=Path(empty)))
         # Nothing to read there, nothing raised: no process, no fd, no user.
         assert not any(isinstance(r, ProcEntry | FdEntry | UserEntry) for r in fake)
+
+
+def test_fd_records_carry_open_flags_from_fdinfo(tmp_path: Path) -> None:
+    from lanner.capture.procfs import open_flags_to_ppm
+
+    # O_RDWR|O_APPEND|O_NONBLOCK|O_CLOEXEC in the kernel's bits -> the PPM bits.
+    assert open_flags_to_ppm(0o2 | 0o2000 | 0o4000 | 0o2000000) == 3 | 1 << 3 | 1 << 6 | 1 << 12
+    assert open_flags_to_ppm(0) == 1  # O_RDONLY
+    kept = os.open(tmp_path / "kept", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.set_inheritable(kept, True)
+    closing = os.open(tmp_path / "closing", os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fds = {
+            r.fd: r.open_flags
+            for r in snapshot()
+            if isinstance(r, FdEntry) and r.tid == os.getpid() and r.fd in (kept, closing)
+        }
+    finally:
+        os.close(kept)
+        os.close(closing)
+    assert fds[kept] & (1 << 12) == 0 and fds[kept] & 3 == 2 and fds[kept] & (1 << 3)
+    assert fds[closing] & (1 << 12) and fds[closing] & 3 == 1

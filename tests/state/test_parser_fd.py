@@ -248,3 +248,27 @@ def test_should_deliver_models() -> None:
         state.process(ev)
     assert should_deliver(enter, legacy=True) and not should_deliver(enter, legacy=False)
     assert should_deliver(exit_ev, legacy=False) and should_deliver(procexit, legacy=False)
+
+
+O_CLOEXEC = 1 << 12
+
+
+def test_close_on_exec_follows_each_way_an_fd_is_made_and_execve_drops_them() -> None:
+    state = _state()
+    _open(state, 3, "/kept", 1)
+    _open(state, 4, "/dropped", 3, flags=O_RDONLY | O_CLOEXEC)
+    table = state.thread(100).fdtable  # type: ignore[union-attr]
+    # dup and dup2 copies never have close-on-exec; dup3 may ask for it.
+    state.process(event("dup", "<", 100, 5, res=5, oldfd=4))
+    state.process(event("dup3", "<", 100, 6, res=6, oldfd=3, newfd=6, flags=O_CLOEXEC))
+    # fcntl: F_DUPFD_CLOEXEC (26) sets it, F_DUPFD (1) clears it.
+    state.process(event("fcntl", "<", 100, 7, res=7, fd=3, cmd=26))
+    state.process(event("fcntl", "<", 100, 8, res=8, fd=4, cmd=1))
+    state.process(event("pipe2", "<", 100, 9, res=0, fd1=9, fd2=10, ino=1, flags=O_CLOEXEC))
+    assert {n for n, i in table.fds.items() if i.openflags & O_CLOEXEC} == {4, 6, 7, 9, 10}
+    state.process(event("execve", "<", 100, 20, res=0, exe="next", comm="next", pid=100, ptid=1))
+    assert sorted(table.fds) == [3, 5, 8]
+    # A failed execve closes nothing.
+    _open(state, 11, "/x", 21, flags=O_CLOEXEC)
+    state.process(event("execve", "<", 100, 30, res=-2, exe="nope", comm="nope"))
+    assert 11 in table

@@ -171,6 +171,45 @@ def _fd_entry(tid: int, fd: int, target: str, sockets: dict[int, FdEntry]) -> Fd
     return FdEntry(tid, fd, 0, kind, path=path, open_flags=0)
 
 
+# Kernel open(2) flag bits (x86_64) -> the PPM bits events carry (open_flags_to_ppm in the probe).
+_PPM_OPEN_BITS = (
+    (0o100, 1 << 2),  # O_CREAT
+    (0o2000, 1 << 3),  # O_APPEND
+    (0o10000, 1 << 4),  # O_DSYNC
+    (0o200, 1 << 5),  # O_EXCL
+    (0o4000, 1 << 6),  # O_NONBLOCK
+    (0o4000000, 1 << 7),  # O_SYNC (__O_SYNC, as the probe reads it)
+    (0o1000, 1 << 8),  # O_TRUNC
+    (0o40000, 1 << 9),  # O_DIRECT
+    (0o200000, 1 << 10),  # O_DIRECTORY
+    (0o100000, 1 << 11),  # O_LARGEFILE
+    (0o2000000, 1 << 12),  # O_CLOEXEC
+)
+
+
+def open_flags_to_ppm(flags: int) -> int:
+    """Kernel open flags (as /proc/<pid>/fdinfo shows them) in the event table's PPM bits."""
+    access = flags & 3
+    ppm = {0: 1, 1: 2, 2: 3}.get(access, 0)  # O_RDONLY, O_WRONLY, O_RDWR
+    for bit, ppm_bit in _PPM_OPEN_BITS:
+        if flags & bit == bit:
+            ppm |= ppm_bit
+    return ppm
+
+
+def _fd_flags(fdinfo: Path) -> int:
+    """An fd's open flags (close-on-exec included) from its fdinfo; 0 when unreadable."""
+    text = _read(fdinfo)
+    if text:
+        for line in text.splitlines():
+            if line.startswith("flags:"):
+                try:
+                    return open_flags_to_ppm(int(line.split()[1], 8))
+                except (IndexError, ValueError):
+                    return 0
+    return 0
+
+
 def _status_fields(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for line in text.splitlines():
@@ -326,4 +365,6 @@ def snapshot(
                 continue
             target = _readlink(base / "fd" / name)
             if target is not None:
-                yield _fd_entry(pid, int(name), target, sockets)
+                fd_entry = _fd_entry(pid, int(name), target, sockets)
+                fd_entry.open_flags = _fd_flags(base / "fdinfo" / name)
+                yield fd_entry

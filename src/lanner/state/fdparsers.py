@@ -196,12 +196,10 @@ class FdParsers(ProcParsers):
         if old is None:
             return
         info = old.copy(newfd)
+        # The copy never inherits close-on-exec; dup3 may ask for it.
+        info.openflags &= ~O_CLOEXEC
         if event.info.name == "dup3":
-            flags = as_int(pget(event, "flags"))
-            if flags:
-                info.openflags |= flags
-            else:
-                info.openflags &= ~O_CLOEXEC
+            info.openflags |= as_int(pget(event, "flags")) & O_CLOEXEC
         self._add(event, thread, info)
 
     def on_fcntl_exit(self, event: Any, thread: ThreadInfo | None) -> None:
@@ -211,7 +209,11 @@ class FdParsers(ProcParsers):
             return
         newfd = ret(event)
         if newfd >= 0:
-            self._add(event, thread, event.fd.copy(newfd))
+            info = event.fd.copy(newfd)
+            info.openflags &= ~O_CLOEXEC
+            if as_int(pget(event, "cmd"), -1) == F_DUPFD_CLOEXEC:
+                info.openflags |= O_CLOEXEC
+            self._add(event, thread, info)
 
     def on_pipe_exit(self, event: Any, thread: ThreadInfo | None) -> None:
         if thread is None or ret(event) < 0:

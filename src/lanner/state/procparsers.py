@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from lanner.state.threads import ThreadInfo, make_unknown_thread
 from lanner.state.values import (
     AT_FDCWD,
+    O_CLOEXEC,
     as_int,
     as_str,
     concat_path,
@@ -335,6 +336,10 @@ class ProcParsers:
         for other in self.threads.group(thread.pid):
             if other is not thread and not other.is_main_thread:
                 self.threads.remove(other.tid)
+        # The kernel closes the close-on-exec fds of the new image (as libsinsp does).
+        fds = thread.fdtable.fds
+        for num in [num for num, info in fds.items() if info.openflags & O_CLOEXEC]:
+            del fds[num]
 
     def _exec_path(self, event: Any, thread: ThreadInfo) -> None:
         trusted = as_str(own(event, "trusted_exepath"))

@@ -261,10 +261,10 @@ class State:
             info.role = int(FdRole.SERVER if info.name else FdRole.CLIENT)
         elif fdtype in (FdType.FILE, FdType.FILE_V2):
             info.name = as_str(entry.path)
-            info.openflags = int(entry.open_flags or 0)
             info.dev = int(entry.dev or 0)
         else:
             info.name = as_str(entry.name if entry.name is not None else entry.path)
+        info.openflags = int(entry.open_flags or 0)
         info.nameraw = info.name
         thread.fdtable.fds[info.fd] = info
         return info
