@@ -11,6 +11,8 @@ import threading
 import time
 from types import SimpleNamespace
 
+import pytest
+
 from lanner.alerts.alert import Alert
 from lanner.engine import DetectionEngine
 from lanner.enrich.containers import ContainerInfo
@@ -189,3 +191,29 @@ def test_no_hook_without_a_runtime_or_with_a_zero_wait() -> None:
     assert ContainerEnrichment(enricher).alert_hook(1.0) is None
     source = SimpleNamespace(stop=lambda: None)
     assert ContainerEnrichment(enricher, cri=source).alert_hook(0) is None
+
+
+def test_waits_share_a_budget_so_a_rollout_cannot_stall_the_event_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lanner.enrich import pipeline
+
+    monkeypatch.setattr(pipeline, "WAIT_BUDGET_S", 0.2)
+    gate = threading.Event()  # the runtime never answers in time
+    source = CriMetadataSource(ScriptedRuntime(0, gate), lambda _i: None, retry_delays=FAST)  # type: ignore[arg-type]
+    state = State()
+    enricher = ContainerEnricher().attach(state, source)
+    ids = [f"{n:x}" * 64 for n in range(1, 5)]
+    for tid, cid in enumerate(ids, start=10):
+        state.seed(proc_entry(tid, [f"memory=/kubepods/besteffort/podx/{cid[:64]}"]))
+    source.start(prefetch=False)
+    try:
+        started = time.monotonic()
+        waited = [enricher.await_metadata(state.thread(tid), 0.15) for tid in range(10, 14)]
+        spent = time.monotonic() - started
+        # 0.15 s, then the 0.05 s left of the budget, then no more waiting.
+        assert waited == [True, True, False, False] and enricher.alert_waits_skipped == 2
+        assert 0.18 <= spent < 0.5
+    finally:
+        gate.set()
+        source.stop()

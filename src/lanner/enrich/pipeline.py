@@ -43,6 +43,9 @@ _CGROUP_EVENTS = ("clone", "fork", "vfork", "clone3", "execve", "execveat")
 CONTAINER_JSON_E = 272
 CONTAINER_JSON_2_E = 324
 _CONTAINER_EVENT_CODES = frozenset({228, CONTAINER_JSON_E, CONTAINER_JSON_2_E})
+# At most this much waiting for descriptions per WAIT_WINDOW_S (see await_metadata).
+WAIT_BUDGET_S = 3.0
+WAIT_WINDOW_S = 60.0
 # libsinsp's tid for events that belong to no thread (-1 as an unsigned 64-bit value).
 NO_TID = 0xFFFFFFFFFFFFFFFF
 
@@ -89,6 +92,9 @@ class ContainerEnricher:
         # Containers an alert already waited for: the wait is paid once per container.
         self._awaited: set[str] = set()
         self.alert_waits = 0
+        self.alert_waits_skipped = 0
+        self._wait_window_start = 0.0
+        self._waited_s = 0.0
         # When each container entry was made (monotonic s), for forget_unused's grace period.
         self._added_at: dict[str, float] = {}
         self.forgotten = 0
@@ -181,9 +187,19 @@ class ContainerEnricher:
         source = self.source_for(info.type if info is not None else None)
         if source is None:
             return False
+        # A budget over a sliding minute: many new containers alerting at once (a rollout)
+        # must not stall the event path for longer than the ring can absorb.
+        now = time.monotonic()
+        if now - self._wait_window_start >= WAIT_WINDOW_S:
+            self._wait_window_start, self._waited_s = now, 0.0
+        budget = WAIT_BUDGET_S - self._waited_s
+        if budget <= 0:
+            self.alert_waits_skipped += 1
+            return False
         self._awaited.add(cid)
         self.alert_waits += 1
-        source.wait_for(cid, timeout)
+        source.wait_for(cid, min(timeout, budget))
+        self._waited_s += time.monotonic() - now
         return True
 
     def forget_unused(self, grace_s: float = 60.0, now: float | None = None) -> int:
