@@ -93,3 +93,26 @@ def test_docker_times_parse_to_nanoseconds() -> None:
     assert _rfc3339_ns("1970-01-01T01:00:02.000000007+01:00") == 2_000_000_007
     assert _rfc3339_ns("1970-01-01T00:00:03Z") == 3_000_000_000
     assert _rfc3339_ns("0001-01-01T00:00:00Z") is None and _rfc3339_ns("soon") is None
+
+
+def test_an_engine_that_does_not_answer_is_not_used(podman_api: str, tmp_path: Path) -> None:
+    import socket
+
+    from lanner.enrich.enable import enable_containers
+
+    assert DockerClient(podman_api).ping()
+    stale = tmp_path / "docker.sock"  # a socket file nobody listens on (an engine that died)
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(stale))
+    assert not DockerClient(str(stale)).ping()
+    enrichment = enable_containers(State(), cri_socket=None, docker_socket=str(stale))
+    try:
+        assert enrichment.docker is None
+        assert enrichment.describe() == f"{stale} does not answer"
+    finally:
+        enrichment.stop()
+    live = enable_containers(State(), cri_socket=None, docker_socket=podman_api)
+    try:
+        assert live.describe() == f"Docker API at {podman_api}"
+    finally:
+        live.stop()

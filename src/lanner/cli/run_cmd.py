@@ -158,6 +158,7 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
     consumers: list[BatchConsumer] = [metrics] if metrics is not None else []
     # Container ids from cgroups always; CRI metadata when a runtime socket answers.
     enrichment = enable_containers(state, kubernetes=kubernetes)
+    setup.log(f"Container metadata: {enrichment.describe()}")
     for record in snapshot(skip_pid=os.getpid()):
         state.seed(record)
     spool_dir = Path(os.environ.get("LANNER_STATE_DIR", "/var/lib/lanner"))

@@ -92,6 +92,17 @@ class DockerClient:
         except ValueError:
             raise DockerError(f"{self.socket} GET {path}: not JSON") from None
 
+    def ping(self) -> bool:
+        """Whether the engine answers (GET /_ping)."""
+        conn = _UnixConnection(self.socket, self.timeout)
+        try:
+            conn.request("GET", _API + "/_ping", headers={"Host": "docker"})
+            return conn.getresponse().status == 200
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            conn.close()
+
     def engine(self) -> str:
         """ "podman" or "docker", from the engine's /version."""
         if self._engine is None:

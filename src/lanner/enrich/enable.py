@@ -10,7 +10,7 @@ socket and Docker's or Podman's itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lanner.enrich.pipeline import ContainerEnricher
@@ -23,7 +23,19 @@ class ContainerEnrichment:
     enricher: ContainerEnricher
     cri: Any = None  # CriMetadataSource when a runtime answered
     docker: Any = None  # CriMetadataSource over a DockerClient (Docker or Podman)
+    unanswered: list[str] = field(default_factory=list)  # runtime sockets that did not answer
     kube: Any = None  # KubeMetadata when the cluster is reachable
+
+    def describe(self) -> str:
+        """One line for the start-up log: where container metadata comes from."""
+        parts = []
+        for label, source in (("CRI", self.cri), ("Docker API", self.docker)):
+            if source is not None:
+                parts.append(f"{label} at {getattr(source.client, 'socket', '?')}")
+        if self.kube is not None:
+            parts.append("Kubernetes API")
+        parts += [f"{path} does not answer" for path in self.unanswered]
+        return "; ".join(parts) if parts else "none (container ids from cgroups only)"
 
     def alert_hook(self, timeout: float) -> Callable[[Any], None] | None:
         """For `DetectionEngine.before_alert`: an alert on an event of a container still being
@@ -84,8 +96,12 @@ def enable_containers(
         from lanner.enrich.cri import CriMetadataSource
         from lanner.enrich.docker import DockerClient
 
-        result.docker = CriMetadataSource(DockerClient(docker), enricher.publish)
-        sources = {"docker": result.docker, "podman": result.docker}
+        client = DockerClient(docker)
+        if client.ping():
+            result.docker = CriMetadataSource(client, enricher.publish)
+            sources = {"docker": result.docker, "podman": result.docker}
+        else:
+            result.unanswered.append(docker)
     enricher.attach(state, result.cri, sources)
     for source in (result.cri, result.docker):
         if source is not None:
