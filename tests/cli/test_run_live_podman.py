@@ -22,7 +22,8 @@ def test_an_immediate_sensitive_read_in_a_podman_container_names_it(
     tmp_path: Path, podman_containers: PodmanFactory
 ) -> None:
     require_bpf()
-    run = LiveRun(tmp_path)
+    # A generous wait: the test is about the wait working, not about its default length.
+    run = LiveRun(tmp_path, "-o", "containers.alert_wait_ms=5000")
     try:
         box = podman_containers.start(
             "lanner-live-db",
