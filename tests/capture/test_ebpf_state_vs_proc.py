@@ -45,6 +45,14 @@ server = socket.create_server(("127.0.0.1", 0))
 client = socket.create_connection(server.getsockname())
 accepted, _ = server.accept()
 ev = os.eventfd(0)
+userver = socket.socket(socket.AF_UNIX)
+userver.bind(os.path.join(work, "u.sock"))
+userver.listen()
+uclient = socket.socket(socket.AF_UNIX)
+uclient.connect(os.path.join(work, "u.sock"))
+uaccepted, _ = userver.accept()
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.connect(server.getsockname())
 ep = select.epoll()
 gone = os.open(os.path.join(work, "gone.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
 os.close(gone)
@@ -102,6 +110,11 @@ def test_live_fd_table_matches_proc(probe: ProbeSource, tmp_path: Path) -> None:
         fd_dir = Path(f"/proc/{helper.pid}/fd")
         kernel = {int(name): os.readlink(fd_dir / name) for name in os.listdir(fd_dir)}
         sockets = socket_table(Path("/proc"))
+        unix_paths = {}
+        for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+            cols = line.split()
+            if len(cols) > 7:
+                unix_paths[int(cols[6])] = cols[7]
     finally:
         helper.kill()
         helper.wait()
@@ -111,17 +124,23 @@ def test_live_fd_table_matches_proc(probe: ProbeSource, tmp_path: Path) -> None:
     closed = {int(n) for n in (tmp_path / "closed").read_text().split()} - set(kernel)
     ghosts = {n: (ours[n].typestring, ours[n].name) for n in closed if n in ours}
     assert closed and not ghosts, f"closed fds lanner still has: {ghosts}"
-    tcp_checked = 0
+    tcp_checked = unix_checked = 0
     for num, target in kernel.items():
         info = ours[num]
         kind = _STATE_KINDS.get(info.typestring, info.typestring)
         assert kind == _kind(target), (num, target, info.typestring, info.name)
         if kind == "path":
             assert info.name.rstrip("/") == target.removesuffix(" (deleted)"), (num, target)
-        inet = sockets.get(int(target[8:-1])) if target.startswith("socket:[") else None
+        inode = int(target[8:-1]) if target.startswith("socket:[") else 0
+        if inode and inode in unix_paths:  # the listener and its accepted end carry the bound path
+            # fd.name of a connected unix socket is "<src>-><dst> <path>", as in sysdig.
+            assert info.name.rsplit(" ", 1)[-1] == unix_paths[inode], (num, info.name)
+            unix_checked += 1
+        inet = sockets.get(inode) if inode else None
         if inet is not None:  # TCP: the same endpoints as the kernel's (client->server order)
             ends = {(inet.sip, inet.sport), (inet.dip, inet.dport)} - {(None, None)}
             ours_ends = {(info.cip, info.cport), (info.sip, info.sport)} - {(None, None)}
             assert ours_ends == ends, (num, info.name, ends)
             tcp_checked += 1
-    assert tcp_checked >= 3, "the listener, the client and the accepted socket were compared"
+    assert tcp_checked >= 4, "the listener, the client, the accepted socket and UDP compared"
+    assert unix_checked >= 2, "the unix listener and its accepted end were compared"
