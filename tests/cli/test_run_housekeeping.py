@@ -80,3 +80,25 @@ def test_a_new_container_without_threads_waits_out_its_grace() -> None:
     assert state.containers.get(CID) is not None
     assert enricher.forget_unused(grace_s=60, now=time.monotonic() + 61) == 1
     assert state.containers.get(CID) is None
+
+
+def test_the_metric_series_of_a_forgotten_container_go_with_it() -> None:
+    from lanner.metrics.aggregates import MetricsEngine
+    from tests.state.evbuild import event
+
+    state = State()
+    enricher = ContainerEnricher().attach(state)
+    metrics = MetricsEngine()
+    dead = _exited_pid()
+    state.seed(proc_entry(dead, [f"memory={POD_PATH}"]))
+    state.threads.add(ThreadInfo(os.getpid(), os.getpid()))
+    for tid in (dead, os.getpid()):
+        ev = event("close", "<", tid, NOW - 5 * MINUTES, res=0, fd=3)
+        state.process(ev)
+        metrics.process_batch([ev])
+    assert {key[0] for key in metrics.syscalls} == {CID, "host"}
+    state.threads.threads[dead].lastevent_ts = NOW - 5 * MINUTES
+    state.threads.threads[os.getpid()].lastevent_ts = NOW
+    enricher._added_at[CID[:12]] = 0.0  # its grace period is long over
+    assert housekeep(state, enricher, NOW, metrics) == (1, 1)
+    assert {key[0] for key in metrics.syscalls} == {"host"}

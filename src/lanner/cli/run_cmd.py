@@ -66,10 +66,19 @@ def _alive(tid: int) -> bool:
     return os.path.exists(f"/proc/{tid}")
 
 
-def housekeep(state: State, enricher: ContainerEnricher, now_ts: int) -> tuple[int, int]:
-    """Drop the threads and containers that ended unseen; (threads, containers) dropped."""
+def housekeep(
+    state: State,
+    enricher: ContainerEnricher,
+    now_ts: int,
+    metrics: MetricsEngine | None = None,
+) -> tuple[int, int]:
+    """Drop the threads and containers that ended unseen, and the metric series of those
+    containers; (threads, containers) dropped."""
     threads = state.threads.purge_gone(now_ts, _THREAD_IDLE_NS, _alive)
-    return threads, enricher.forget_unused()
+    containers = enricher.forget_unused()
+    if metrics is not None and enricher.last_forgotten:
+        metrics.forget_containers(enricher.last_forgotten)
+    return threads, containers
 
 
 def selected_event_types(setup: DetectSetup, consumers: Sequence[BatchConsumer] = ()) -> set[str]:
@@ -246,7 +255,8 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
             if time.monotonic() >= next_housekeeping:
                 next_housekeeping = time.monotonic() + HOUSEKEEPING_S
                 with lock:
-                    housekeep(state, enrichment.enricher, engine.stats.last_ts or time.time_ns())
+                    now_ts = engine.stats.last_ts or time.time_ns()
+                    housekeep(state, enrichment.enricher, now_ts, metrics)
             pending = enrichment.enricher.take_events()
             if pending:
                 with lock:

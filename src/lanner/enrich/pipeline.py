@@ -98,6 +98,7 @@ class ContainerEnricher:
         # When each container entry was made (monotonic s), for forget_unused's grace period.
         self._added_at: dict[str, float] = {}
         self.forgotten = 0
+        self.last_forgotten: list[str] = []  # full ids forget_unused dropped last time
 
     # ---- wiring ----------------------------------------------------------------------------
 
@@ -215,6 +216,7 @@ class ContainerEnricher:
             for key in list(self.table)
             if key not in in_use and now - self._added_at.setdefault(key, now) >= grace_s
         ]
+        self.last_forgotten = []
         for key in gone:
             info = self.table.pop(key, None)
             forget = getattr(self.source_for(info.type if info else None), "forget", None)
@@ -222,6 +224,7 @@ class ContainerEnricher:
             self._emitted.pop(key, None)
             self._event_threads.pop(key, None)
             full_id = info.id if info is not None else key
+            self.last_forgotten.append(full_id)
             self._awaited.discard(full_id)
             if forget is not None:
                 forget(full_id)

@@ -15,7 +15,7 @@ their path or query into "{other}".
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from lanner.events.render import errno_name
@@ -179,6 +179,29 @@ class MetricsEngine:
 
     def on_event(self, event: Any) -> None:
         self.process_batch((event,))
+
+    def forget_containers(self, container_ids: Collection[str]) -> int:
+        """Drop every series of these containers (they exited: `lanner run`'s housekeeping),
+        so /metrics stops reporting them and the series bounds make room for new ones.
+        Returns how many series went. Open connections end with their processes anyway."""
+        gone = set(container_ids)
+        if not gone:
+            return 0
+        dropped = 0
+        tables: list[dict[Any, Any]] = [
+            self.syscalls,
+            self.files,
+            self.dirs,
+            self.peers,
+            self.listeners,
+            self.http,
+            self.mysql,
+        ]
+        for table in tables:
+            for key in [key for key in table if key[0] in gone]:
+                del table[key]
+                dropped += 1
+        return dropped
 
     def flush(self) -> None:
         """End of input: finish decoders of open connections (unanswered requests stay so)."""
