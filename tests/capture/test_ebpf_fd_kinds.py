@@ -17,14 +17,12 @@ import pytest
 
 from lanner.capture.ebpf import ProbeSource
 from lanner.capture.procfs import snapshot
-from lanner.events.event import Event
-from lanner.fields import default_registry
 from lanner.state.selection import STATE_EVENT_TYPES
 from lanner.state.state import State
 from tests.capture.bpf_support import collect, drain, require_bpf
+from tests.enrich.test_pipeline import field
 
 pytestmark = pytest.mark.bpf
-REGISTRY = default_registry()
 
 PROGRAM = r"""
 #define _GNU_SOURCE
@@ -97,13 +95,6 @@ def probe() -> Iterator[ProbeSource]:
     require_bpf()
     with ProbeSource(STATE_EVENT_TYPES) as src:
         yield src
-
-
-def field(name: str, ev: Event) -> object:
-    resolved = REGISTRY.resolve(name, None)
-    assert resolved is not None, name
-    info, bound = resolved
-    return info.bind(bound)(ev)
 
 
 def test_fd_kinds_and_session_calls_reach_the_state(

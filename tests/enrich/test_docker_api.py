@@ -6,25 +6,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 from lanner.enrich.containers import read_proc_cgroups
 from lanner.enrich.cri import CriMetadataSource
 from lanner.enrich.docker import DockerClient, _rfc3339_ns
 from lanner.enrich.pipeline import ContainerEnricher
-from lanner.fields import default_registry
 from lanner.state.state import State
 from tests.enrich.podman import PodmanFactory
+from tests.enrich.test_pipeline import field
 from tests.state.evbuild import event
-
-REGISTRY = default_registry()
-
-
-def field(name: str, ev: Any, arg: str | None = None) -> Any:
-    resolved = REGISTRY.resolve(name, arg)
-    assert resolved is not None, name
-    info, bound = resolved
-    return info.bind(bound)(ev)
 
 
 def test_describe_a_running_container(
