@@ -79,6 +79,15 @@ def capture(  # noqa: PLR0917 (typer maps parameters to options)
         str,
         typer.Option("--probe-mode", help="raw: tp_btf sys_exit (default); tracepoint."),
     ] = "raw",
+    enter_events: Annotated[
+        bool,
+        typer.Option(
+            "--enter-events",
+            help="Also record each syscall's enter event (its start time), as sysdig's "
+            "captures have them: latency shows, and older readers find the fd of "
+            "close/read/write where they look for it.",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No summary.")] = False,
 ) -> None:
     """Record live events to a .scap file that `sysdig -r` and `lanner replay` read."""
@@ -113,6 +122,7 @@ def capture(  # noqa: PLR0917 (typer maps parameters to options)
             mode=mode,
             snaplen=snaplen,
             file_data=wants_file_data(filter_types),
+            latency=enter_events,
         )
     except ProbeError as exc:
         writer.close()
