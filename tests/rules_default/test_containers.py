@@ -25,6 +25,7 @@ SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 PACKAGE = "Package manager run in a container"
 CAPABILITY = "Powerful capability in a container"
 MOUNT = "Mount inside a container"
+DROPPED = "Dropped binary executed"
 NAMESPACE = "rules-test"
 
 
@@ -39,6 +40,8 @@ class Marks:
     mount = token("mount")
     mount_twin = token("mounttwin")
     token_read = token("satoken")
+    dropped = token("upper")
+    dropped_twin = token("lower")
 
 
 def acting(script: str) -> list[str]:
@@ -92,7 +95,17 @@ def alerts(live: LiveSession, pods: Any) -> list[Alert]:
         privileged=True,
     )
     pods.start("priv-f6", NAMESPACE, command=acting(f": {Marks.privileged_twin}"), privileged=True)
-    for mark in (Marks.child_shell, Marks.package, Marks.mount, f"{SA_DIR}/token"):
+    # A tool written into the container after it started (its upper layer), outside the
+    # scratch and binary directories other rules watch; the twin: the image's own binary.
+    pods.start(
+        "drop-h8",
+        NAMESPACE,
+        command=acting(
+            f"mkdir -p /srv; cp /bin/busybox /srv/{Marks.dropped}; /srv/{Marks.dropped}; "
+            f"/bin/true {Marks.dropped_twin}"
+        ),
+    )
+    for mark in (Marks.child_shell, Marks.package, Marks.mount, f"{SA_DIR}/token", Marks.dropped):
         live.wait_for(mark)
     pods.exec_sync(shell_pod.container_id, ["sh", "-c", f": {Marks.exec_shell}"])
     # Twins on the host: the same package tool, the same mount.
@@ -188,3 +201,16 @@ def test_service_account_token_read_in_a_pod(alerts: list[Alert]) -> None:
     fields = _pod_fields(hits[0], "token-g7")
     assert fields["proc.cmdline"].endswith(f" {SA_DIR}/token")  # busybox: "exe ..."
     assert "T1552.001" in hits[0]["tags"]
+
+
+def test_binary_written_into_a_running_container(alerts: list[Alert]) -> None:
+    hits = only(alerts, Marks.dropped, DROPPED)
+    fields = _pod_fields(hits[0], "drop-h8")
+    assert fields["proc.exepath"] == f"/srv/{Marks.dropped}"
+    assert fields["proc.is_exe_upper_layer"] is True
+
+
+def test_the_images_own_binary_is_quiet(alerts: list[Alert]) -> None:
+    # (The dropped tool's alert names the twin too, in its parent's command line.)
+    own = [a for a in alerts if Marks.dropped_twin in str(a["output_fields"].get("proc.cmdline"))]
+    assert not own, [a["output"] for a in own]

@@ -157,7 +157,9 @@
 #define PPM_CL_CHILD_IN_PIDNS (1 << 29)
 
 #define PPM_EXE_WRITABLE (1 << 0)
+#define PPM_EXE_UPPER_LAYER (1 << 1)
 #define PPM_EXE_FROM_MEMFD (1 << 2)
+#define K_OVERLAYFS_SUPER_MAGIC 0x794c7630
 
 /* ---- kernel constants not in vmlinux.h (x86_64 ABI) ---- */
 #define K_O_WRONLY 01

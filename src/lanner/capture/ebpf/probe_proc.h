@@ -184,6 +184,14 @@ static __noinline int ev_execve(__u8 *buf, __u16 code, long ret, const void *ufi
 			exe_flags |= PPM_EXE_FROM_MEMFD; /* an unlinked (memfd / deleted) executable */
 		if (BPF_CORE_READ(exe, f_mode) & K_FMODE_WRITE)
 			exe_flags |= PPM_EXE_WRITABLE;
+		/* On overlayfs (container roots), a file with an upper dentry was written after the
+		 * container started: created or copied up into its writable layer. */
+		if (BPF_CORE_READ(inode, i_sb, s_magic) == K_OVERLAYFS_SUPER_MAGIC) {
+			struct ovl_inode *oi =
+				(void *)((char *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode));
+			if (BPF_CORE_READ(oi, __upperdentry))
+				exe_flags |= PPM_EXE_UPPER_LAYER;
+		}
 	}
 	off = w_u32(buf, off, 19, exe_flags);
 	const struct cred *cred = BPF_CORE_READ(t, cred);

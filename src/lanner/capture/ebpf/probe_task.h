@@ -3,7 +3,7 @@
  * What the probe fills and what it leaves to userspace (the state layer reads /proc for these):
  *   - cwd: left empty (walking fs->pwd for every exec/clone costs more than one /proc read at startup;
  *     the state layer tracks chdir/fchdir from then on).
- *   - exe_ino_ctime/mtime: filled from the inode; exe "flags": only PPM_EXE_WRITABLE/FROM_MEMFD.
+ *   - exe_ino_ctime/mtime: filled from the inode; exe "flags": PPM_EXE_WRITABLE/FROM_MEMFD/UPPER_LAYER.
  *   - reaper_tid in procexit: 0 (the state layer re-parents orphans itself).
  */
 #pragma once
