@@ -1,0 +1,80 @@
+"""Falco's own stable ruleset, unmodified, live: `lanner run -r falco_rules.yaml` on the real
+kernel, with behaviours several of its rules describe performed for real (harmless: links and
+files in temp dirs, a truncated scratch log, a binary run from /dev/shm and from memory). Each
+behaviour carries a unique token so its alert is told apart from the machine's activity."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.capture.bpf_support import require_bpf
+from tests.cli.test_run_live import LiveRun
+from tests.conftest import compat_path
+
+pytestmark = pytest.mark.bpf
+
+MEMFD_EXEC = """import os, sys
+fd = os.memfd_create("payload")
+os.write(fd, open("/bin/true", "rb").read())
+os.execv(f"/proc/self/fd/{fd}", ["payload", sys.argv[1]])
+"""
+
+
+def _token(label: str) -> str:
+    return f"lt{label}{uuid.uuid4().hex[:8]}"
+
+
+def _hits(alerts: list[dict[str, Any]], rule: str, token: str) -> list[dict[str, Any]]:
+    return [a for a in alerts if a["rule"] == rule and token in a["output"]]
+
+
+def test_falco_stable_rules_fire_live(tmp_path: Path) -> None:
+    require_bpf()
+    rules = compat_path("rules", "falcosecurity-rules-c72713e", "falco_rules.yaml")
+    marks = {name: _token(name) for name in ("grep", "sym", "hard", "shm", "memfd", "log", "read")}
+    work = Path(tempfile.mkdtemp(prefix="lanner-upstream-"))
+    shm = Path("/dev/shm") / marks["shm"]
+    log = Path("/var/log") / f"{marks['log']}.log"
+    log.write_text("old lines\n")
+    run = LiveRun(tmp_path, "-r", str(rules))
+    try:
+        subprocess.run(["find", str(work), "-name", "id_rsa", "-o", "-name", marks["grep"]],
+                       check=True, capture_output=True)  # fmt: skip
+        os.symlink("/etc/shadow", work / marks["sym"])
+        os.link("/etc/shadow", work / marks["hard"])
+        shutil.copy("/bin/true", shm)
+        subprocess.run([str(shm)], check=True)
+        subprocess.run([sys.executable, "-c", MEMFD_EXEC, marks["memfd"]], check=True)
+        subprocess.run(["sh", "-c", f": > {log}"], check=True)  # truncates the log
+        subprocess.run(["cat", "/etc/shadow", f"/nonexistent/{marks['read']}"],
+                       capture_output=True, check=False)  # fmt: skip
+    finally:
+        alerts = run.stop()
+        shutil.rmtree(work, ignore_errors=True)
+        shm.unlink(missing_ok=True)
+        log.unlink(missing_ok=True)
+    expected = {
+        "Search Private Keys or Passwords": marks["grep"],
+        "Create Symlink Over Sensitive Files": marks["sym"],
+        "Create Hardlink Over Sensitive Files": marks["hard"],
+        "Execution from /dev/shm": marks["shm"],
+        "Fileless execution via memfd_create": marks["memfd"],
+        "Clear Log Activities": marks["log"],
+        "Read sensitive file untrusted": marks["read"],
+    }
+    missing = [rule for rule, mark in expected.items() if not _hits(alerts, rule, mark)]
+    assert not missing, (missing, sorted({a["rule"] for a in alerts}))
+    read = _hits(alerts, "Read sensitive file untrusted", marks["read"])[0]
+    assert read["output_fields"]["fd.name"] == "/etc/shadow"
+    assert read["priority"] == "Warning" and "maturity_stable" in read["tags"]
+    shm_hit = _hits(alerts, "Execution from /dev/shm", marks["shm"])[0]
+    assert shm_hit["output_fields"]["proc.exepath"] == str(shm)
