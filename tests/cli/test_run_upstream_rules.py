@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ import pytest
 from tests.capture.bpf_support import require_bpf
 from tests.cli.test_run_live import LiveRun
 from tests.conftest import compat_path
+from tests.enrich.fixtures import RunInPod, containerd_cri, cri_pods, run_in_pod
 
+__all__ = ["containerd_cri", "cri_pods", "run_in_pod"]
 pytestmark = pytest.mark.bpf
 
 MEMFD_EXEC = """import os, sys
@@ -78,3 +81,26 @@ def test_falco_stable_rules_fire_live(tmp_path: Path) -> None:
     assert read["priority"] == "Warning" and "maturity_stable" in read["tags"]
     shm_hit = _hits(alerts, "Execution from /dev/shm", marks["shm"])[0]
     assert shm_hit["output_fields"]["proc.exepath"] == str(shm)
+
+
+def test_falco_drop_and_execute_fires_in_a_pod(tmp_path: Path, run_in_pod: RunInPod) -> None:
+    require_bpf()
+    rules = compat_path("rules", "falcosecurity-rules-c72713e", "falco_rules.yaml")
+    tool = _token("tool")
+    run = LiveRun(tmp_path, "-r", str(rules))
+    try:
+        run_in_pod(
+            ["sh", "-c", f"sleep 2; mkdir -p /srv; cp /bin/busybox /srv/{tool}; /srv/{tool}; "
+             "sleep 30"],
+            pod_name="drop-upstream",
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while tool not in run.out.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        alerts = run.stop()
+    hits = _hits(alerts, "Drop and execute new binary in container", tool)
+    assert hits, sorted({a["rule"] for a in alerts})
+    assert hits[0]["priority"] == "Critical"
+    assert hits[0]["output_fields"]["proc.exepath"] == f"/srv/{tool}"
+    # (Its output names no container field; its condition requires a container.)
