@@ -104,3 +104,37 @@ def test_falco_drop_and_execute_fires_in_a_pod(tmp_path: Path, run_in_pod: RunIn
     assert hits[0]["priority"] == "Critical"
     assert hits[0]["output_fields"]["proc.exepath"] == f"/srv/{tool}"
     # (Its output names no container field; its condition requires a container.)
+
+
+def test_falco_netcat_and_redirect_rules_fire_in_a_pod(
+    tmp_path: Path, run_in_pod: RunInPod
+) -> None:
+    """A bind shell with busybox's nc -e inside a pod, and a client talking to it: Falco's
+    "Netcat Remote Code Execution in Container" (the exec) and "Redirect STDOUT/STDIN to
+    Network Connection in Container" (nc -e duplicating the socket onto the shell's stdio)."""
+    require_bpf()
+    rules = compat_path("rules", "falcosecurity-rules-c72713e", "falco_rules.yaml")
+    port = 40000 + int(uuid.uuid4().int % 20000)
+    run = LiveRun(tmp_path, "-r", str(rules))
+    try:
+        run_in_pod(
+            ["sh", "-c", f"sleep 2; /bin/nc -l -p {port} -e /bin/sh & sleep 1; "
+             f"echo 'echo hi' | /bin/nc 127.0.0.1 {port}; sleep 30"],
+            pod_name="nc-upstream",
+            host_network=False,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            text = run.out.read_text()
+            if "Netcat Remote Code" in text and "Redirect STDOUT/STDIN" in text:
+                break
+            time.sleep(0.2)
+    finally:
+        alerts = run.stop()
+    netcat = [a for a in alerts if a["rule"] == "Netcat Remote Code Execution in Container"]
+    redirect = [
+        a for a in alerts if a["rule"] == "Redirect STDOUT/STDIN to Network Connection in Container"
+    ]
+    assert netcat and redirect, sorted({a["rule"] for a in alerts})
+    assert f"-p {port} -e /bin/sh" in netcat[0]["output_fields"]["proc.cmdline"]
+    assert str(port) in redirect[0]["output"]
