@@ -1,7 +1,9 @@
 """Falco's own stable ruleset, unmodified, live: `lanner run -r falco_rules.yaml` on the real
 kernel, with behaviours several of its rules describe performed for real (harmless: links and
-files in temp dirs, a truncated scratch log, a binary run from /dev/shm and from memory). Each
-behaviour carries a unique token so its alert is told apart from the machine's activity."""
+files in temp dirs, a truncated scratch log, a binary run from /dev/shm and from memory, a
+credentials search, a ptrace attach to a sleep and a PTRACE_TRACEME; in pods, a dropped binary
+and a netcat bind shell). Each behaviour carries a unique token so its alert is told apart from
+the machine's activity."""
 
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ def _hits(alerts: list[dict[str, Any]], rule: str, token: str) -> list[dict[str,
 def test_falco_stable_rules_fire_live(tmp_path: Path) -> None:
     require_bpf()
     rules = compat_path("rules", "falcosecurity-rules-c72713e", "falco_rules.yaml")
-    marks = {name: _token(name) for name in ("grep", "sym", "hard", "shm", "memfd", "log", "read")}
+    names = ("grep", "sym", "hard", "shm", "memfd", "log", "read", "aws", "attach", "traceme")
+    marks = {name: _token(name) for name in names}
     work = Path(tempfile.mkdtemp(prefix="lanner-upstream-"))
     shm = Path("/dev/shm") / marks["shm"]
     log = Path("/var/log") / f"{marks['log']}.log"
@@ -60,6 +63,16 @@ def test_falco_stable_rules_fire_live(tmp_path: Path) -> None:
         subprocess.run(["sh", "-c", f": > {log}"], check=True)  # truncates the log
         subprocess.run(["cat", "/etc/shadow", f"/nonexistent/{marks['read']}"],
                        capture_output=True, check=False)  # fmt: skip
+        subprocess.run(["grep", "-r", "aws_secret_access_key", str(work / marks["aws"])],
+                       capture_output=True, check=False)  # fmt: skip
+        victim = subprocess.Popen(["sleep", "30"])
+        ptrace = "import ctypes; ctypes.CDLL(None).ptrace"
+        attach = f"{ptrace}(16, {victim.pid}, 0, 0)  # PTRACE_ATTACH {marks['attach']}"
+        subprocess.run([sys.executable, "-c", attach], check=True)
+        victim.kill()
+        victim.wait()
+        traceme = f"{ptrace}(0, 0, 0, 0)  # PTRACE_TRACEME {marks['traceme']}"
+        subprocess.run([sys.executable, "-c", traceme], check=True)
     finally:
         alerts = run.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -73,6 +86,9 @@ def test_falco_stable_rules_fire_live(tmp_path: Path) -> None:
         "Fileless execution via memfd_create": marks["memfd"],
         "Clear Log Activities": marks["log"],
         "Read sensitive file untrusted": marks["read"],
+        "Find AWS Credentials": marks["aws"],
+        "PTRACE attached to process": marks["attach"],
+        "PTRACE anti-debug attempt": marks["traceme"],
     }
     missing = [rule for rule, mark in expected.items() if not _hits(alerts, rule, mark)]
     assert not missing, (missing, sorted({a["rule"] for a in alerts}))
