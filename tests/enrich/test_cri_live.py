@@ -13,21 +13,13 @@ from lanner.enrich.containers import container_id_of_pid, read_proc_cgroups
 from lanner.enrich.cri import CriClient, CriMetadataSource
 from lanner.enrich.enable import enable_containers
 from lanner.enrich.pipeline import ContainerEnricher
-from lanner.fields import default_registry
 from lanner.state.state import State
 from tests.enrich.cri_pods import BUSYBOX, PodFactory
 from tests.enrich.fixtures import RunInPod
+from tests.enrich.test_pipeline import field
 from tests.state.evbuild import event
 
 pytestmark = pytest.mark.slow
-REGISTRY = default_registry()
-
-
-def field(name: str, ev: object, arg: str | None = None) -> object:
-    resolved = REGISTRY.resolve(name, arg)
-    assert resolved is not None
-    info, bound = resolved
-    return info.bind(bound)(ev)
 
 
 def children(pid: int) -> list[int]:

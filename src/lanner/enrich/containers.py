@@ -225,6 +225,22 @@ class ContainerTable(dict[str, ContainerInfo]):
         return info
 
 
+def docker_mounts(items: Any) -> list[Mount]:
+    """Mounts in Docker's JSON shape (Source, Destination, Mode, RW, Propagation): the Docker
+    Engine API's, and the container JSON of captures, which copies it."""
+    return [
+        Mount(
+            source=str(m.get("Source", "")),
+            dest=str(m.get("Destination", "")),
+            mode=str(m.get("Mode", "")),
+            rdwr=bool(m.get("RW", True)),
+            propagation=str(m.get("Propagation", "")),
+        )
+        for m in items or []
+        if isinstance(m, dict)
+    ]
+
+
 # ---- container JSON of old captures ---------------------------------------------------------
 
 
@@ -280,17 +296,7 @@ def container_from_json(text: str) -> ContainerInfo:
     sandbox = body.get("pod_sandbox_id")
     if isinstance(sandbox, str) and sandbox:
         info.labels.setdefault("io.kubernetes.sandbox.id", sandbox)
-    for mount in body.get("Mounts") or []:
-        if isinstance(mount, dict):
-            info.mounts.append(
-                Mount(
-                    source=str(mount.get("Source", "")),
-                    dest=str(mount.get("Destination", "")),
-                    mode=str(mount.get("Mode", "")),
-                    rdwr=bool(mount.get("RW", True)),
-                    propagation=str(mount.get("Propagation", "")),
-                )
-            )
+    info.mounts = docker_mounts(body.get("Mounts"))
     for attr, key in (("host_pid", "host_pid"), ("host_network", "host_network")):
         setattr(info, attr, _flag(body.get(key)))
     info.host_ipc = _flag(body.get("host_ipc"))

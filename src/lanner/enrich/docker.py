@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from lanner.enrich.containers import ContainerInfo, MetadataError, Mount, split_image
+from lanner.enrich.containers import ContainerInfo, MetadataError, docker_mounts, split_image
 
 __all__ = ["DEFAULT_DOCKER_SOCKETS", "DockerClient", "DockerError", "find_docker_socket"]
 
@@ -73,20 +73,24 @@ class DockerClient:
     def close(self) -> None:
         pass
 
-    def _get(self, path: str) -> Any:
+    def _request(self, path: str) -> tuple[int, bytes]:
+        """GET `path` of the API: (HTTP status, body); DockerError when the engine is not there."""
         conn = _UnixConnection(self.socket, self.timeout)
         try:
             conn.request("GET", _API + path, headers={"Host": "docker"})
             reply = conn.getresponse()
-            body = reply.read()
+            return reply.status, reply.read()
         except (OSError, http.client.HTTPException) as exc:
             raise DockerError(f"{self.socket}: {exc}") from None
         finally:
             conn.close()
-        if reply.status == 404:
+
+    def _get(self, path: str) -> Any:
+        status, body = self._request(path)
+        if status == 404:
             return None
-        if reply.status != 200:
-            raise DockerError(f"{self.socket} GET {path}: HTTP {reply.status}")
+        if status != 200:
+            raise DockerError(f"{self.socket} GET {path}: HTTP {status}")
         try:
             return json.loads(body)
         except ValueError:
@@ -94,14 +98,10 @@ class DockerClient:
 
     def ping(self) -> bool:
         """Whether the engine answers (GET /_ping)."""
-        conn = _UnixConnection(self.socket, self.timeout)
         try:
-            conn.request("GET", _API + "/_ping", headers={"Host": "docker"})
-            return conn.getresponse().status == 200
-        except (OSError, http.client.HTTPException):
+            return self._request("/_ping")[0] == 200
+        except DockerError:
             return False
-        finally:
-            conn.close()
 
     def engine(self) -> str:
         """ "podman" or "docker", from the engine's /version."""
@@ -136,17 +136,7 @@ class DockerClient:
         info.host_ipc = host.get("IpcMode") == "host"
         info.ip = network.get("IPAddress") or _first_ip(network.get("Networks")) or None
         info.start_ts = _rfc3339_ns(state.get("StartedAt"))
-        info.mounts = [
-            Mount(
-                source=str(m.get("Source", "")),
-                dest=str(m.get("Destination", "")),
-                mode=str(m.get("Mode", "")),
-                rdwr=bool(m.get("RW", True)),
-                propagation=str(m.get("Propagation", "")),
-            )
-            for m in data.get("Mounts") or []
-            if isinstance(m, dict)
-        ]
+        info.mounts = docker_mounts(data.get("Mounts"))
         test = (config.get("Healthcheck") or {}).get("Test")
         if isinstance(test, list) and test and test[0] not in ("NONE",):
             info.healthcheck = " ".join(str(t) for t in test[1:] if t)

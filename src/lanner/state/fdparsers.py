@@ -103,6 +103,14 @@ def _unix_pointers(tup: Any) -> tuple[int, int]:
     return 0, 0
 
 
+def _fd_copy(old: FdInfo, newfd: int, cloexec: bool) -> FdInfo:
+    """`old` duplicated as `newfd` (dup*, fcntl F_DUPFD*): the copy never inherits close-on-exec;
+    only the call may ask for it (dup3's O_CLOEXEC, F_DUPFD_CLOEXEC)."""
+    info = old.copy(newfd)
+    info.openflags = (info.openflags & ~O_CLOEXEC) | (O_CLOEXEC if cloexec else 0)
+    return info
+
+
 class FdParsers(ProcParsers):
     """Mixin of StateParser: the handlers that change fd tables."""
 
@@ -195,25 +203,18 @@ class FdParsers(ProcParsers):
         old = event.fd
         if old is None:
             return
-        info = old.copy(newfd)
-        # The copy never inherits close-on-exec; dup3 may ask for it.
-        info.openflags &= ~O_CLOEXEC
-        if event.info.name == "dup3":
-            info.openflags |= as_int(pget(event, "flags")) & O_CLOEXEC
-        self._add(event, thread, info)
+        cloexec = event.info.name == "dup3" and bool(as_int(pget(event, "flags")) & O_CLOEXEC)
+        self._add(event, thread, _fd_copy(old, newfd, cloexec))
 
     def on_fcntl_exit(self, event: Any, thread: ThreadInfo | None) -> None:
         if thread is None or event.fd is None:
             return
-        if as_int(pget(event, "cmd"), -1) not in (F_DUPFD, F_DUPFD_CLOEXEC):
+        cmd = as_int(pget(event, "cmd"), -1)
+        if cmd not in (F_DUPFD, F_DUPFD_CLOEXEC):
             return
         newfd = ret(event)
         if newfd >= 0:
-            info = event.fd.copy(newfd)
-            info.openflags &= ~O_CLOEXEC
-            if as_int(pget(event, "cmd"), -1) == F_DUPFD_CLOEXEC:
-                info.openflags |= O_CLOEXEC
-            self._add(event, thread, info)
+            self._add(event, thread, _fd_copy(event.fd, newfd, cmd == F_DUPFD_CLOEXEC))
 
     def on_pipe_exit(self, event: Any, thread: ThreadInfo | None) -> None:
         if thread is None or ret(event) < 0:

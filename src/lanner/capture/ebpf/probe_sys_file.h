@@ -224,10 +224,10 @@ __noinline int sys_exit_file(struct sys_call *c)
 		off = w_u32(buf, off, 2, a[1] & 7); /* MFD_CLOEXEC|ALLOW_SEALING|HUGETLB == PPM_MFD_* */
 		break;
 	case NR_fcntl: {
-		__u32 cmd = fcntl_cmd_to_ppm(a[1]);
-		if (lanner_g.syscall_enabled[NR_fcntl] == SEL_FD_ONLY && cmd != PPM_FCNTL_F_DUPFD &&
-		    cmd != PPM_FCNTL_F_DUPFD_CLOEXEC)
+		/* kernel F_DUPFD = 0, F_DUPFD_CLOEXEC = 1030: filter before converting anything */
+		if (lanner_g.syscall_enabled[NR_fcntl] == SEL_FD_ONLY && a[1] != 0 && a[1] != 1030)
 			return 0;
+		__u32 cmd = fcntl_cmd_to_ppm(a[1]);
 		off = ev_begin(buf, PPME_SYSCALL_FCNTL_X, 3, tid);
 		off = w_u64(buf, off, 0, ret);
 		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
