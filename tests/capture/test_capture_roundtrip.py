@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from tests.capture.bpf_support import require_bpf
+from tests.sysdig import sysdig_output
 
 pytestmark = pytest.mark.bpf
 
@@ -61,8 +62,13 @@ def _sysdig_event_names() -> frozenset[str]:
 
 def _rows(command: list[str]) -> list[list[str]]:
     fmt = "*" + SEP.join(f"%{f}" for f in FIELDS)
-    out = subprocess.run([*command, "-p", fmt], capture_output=True, text=True, check=True)
-    return [line.split(SEP) for line in out.stdout.splitlines() if line]
+    if command[0] == "sysdig":
+        text = sysdig_output(*command[1:], "-p", fmt)
+    else:
+        text = subprocess.run(
+            [*command, "-p", fmt], capture_output=True, text=True, check=True
+        ).stdout
+    return [line.split(SEP) for line in text.splitlines() if line]
 
 
 def _listener() -> tuple[socket.socket, list[bytes]]:

@@ -18,6 +18,7 @@ from lanner.capture.procfs import snapshot
 from lanner.capture.scap_write import ScapWriter
 from lanner.events.event import Event
 from tests.capture.bpf_support import collect, drain, params, require_bpf
+from tests.sysdig import sysdig_output
 
 pytestmark = pytest.mark.bpf
 
@@ -166,12 +167,8 @@ def test_sysdig_reads_the_enter_exit_pairs_and_their_latency(tmp_path: Path) -> 
         writer.write_event(event)
     writer.close()
     fmt = "*%evt.dir %evt.type %evt.arg.fd %evt.latency"
-    listing = subprocess.run(
-        ["sysdig", "-r", str(out), "-p", fmt, f"proc.pid={pid} and evt.type=read"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\n")
+    listing = sysdig_output("-r", str(out), "-p", fmt, f"proc.pid={pid} and evt.type=read")
+    listing = listing.split("\n")
     rows = [line.split() for line in listing if line]
     assert [r[:2] for r in rows] == [[">", "read"], ["<", "read"]] * 2, rows
     assert rows[0][2] == str(fd)

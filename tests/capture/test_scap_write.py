@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from lanner.capture.scap_records import (
 from lanner.capture.scap_write import ScapWriter
 from lanner.events.event import Event
 from lanner.events.table import event_info
+from tests.sysdig import sysdig_output
 
 
 def _proc(tid: int, pid: int) -> ProcEntry:
@@ -124,15 +126,51 @@ def test_snapshot_and_events_read_back(tmp_path: Path, compress: bool) -> None:
     assert ev.param_by_name("name") == "/etc/passwd" and ev.param_by_name("ino") == 42
 
 
-def test_long_lists_are_cut_at_whole_items(tmp_path: Path) -> None:
+def _oversized_snapshot(path: Path) -> ProcEntry:
+    """A process with values past libscap's limits: env ~100 KiB (over a u16 length too),
+    a 5000-byte first argument, a 2000-byte cwd; an fd and a user with names too long."""
     entry = _proc(7, 7)
-    entry.env = [f"VAR{i}={'x' * 1000}" for i in range(100)]  # ~100 KiB: over a u16 length
-    writer = ScapWriter(str(tmp_path / "big.scap"))
-    writer.write_snapshot([entry])
+    entry.env = [f"VAR{i}={'x' * 1000}" for i in range(100)]
+    entry.args = ["y" * 5000, "second"]
+    entry.cwd = "/" + "d" * 1999
+    writer = ScapWriter(str(path))
+    writer.write_snapshot(
+        [
+            entry,
+            FdEntry(7, 3, 1, FD_FILE_V2, path="/" + "f" * 3000, open_flags=0, dev=0),
+            UserEntry(0, 0, "u" * 400, "/" + "h" * 400, "/bin/sh"),
+            GroupEntry(0, "g" * 400),
+        ]
+    )
+    writer.write_event(_open_event(7, 4, "/etc/passwd"))  # sysdig refuses a file with no event
     writer.close()
-    (read,) = [i for i in ScapReader(tmp_path / "big.scap") if isinstance(i, ProcEntry)]
-    assert read.env and 60 <= len(read.env) < 100
+    return entry
+
+
+def test_values_are_cut_to_what_libscap_accepts(tmp_path: Path) -> None:
+    """sysdig refuses a whole file with one value over its limit ("invalid envlen 7284" from a
+    shell with a large environment): env/args within 4096 bytes in whole items (a longer first
+    item cut), paths within 1023, user and group names within 255."""
+    entry = _oversized_snapshot(tmp_path / "big.scap")
+    items = list(ScapReader(tmp_path / "big.scap"))
+    (read,) = [i for i in items if isinstance(i, ProcEntry)]
+    assert read.env and 3 <= len(read.env) < 5
     assert read.env == entry.env[: len(read.env)]
+    assert read.args == ["y" * 4095]
+    assert read.cwd == entry.cwd[:1023]
+    (fd,) = [i for i in items if isinstance(i, FdEntry)]
+    assert fd.path == "/" + "f" * 1022
+    (user,) = [i for i in items if isinstance(i, UserEntry)]
+    assert (user.name, user.homedir) == ("u" * 255, "/" + "h" * 254)
+    (group,) = [i for i in items if isinstance(i, GroupEntry)]
+    assert group.name == "g" * 255
+
+
+@pytest.mark.skipif(shutil.which("sysdig") is None, reason="sysdig (Debian) not installed")
+def test_sysdig_reads_a_snapshot_with_oversized_values(tmp_path: Path) -> None:
+    _oversized_snapshot(tmp_path / "big.scap")
+    out = sysdig_output("-r", str(tmp_path / "big.scap"), "-p", "%proc.name %proc.cwd %fd.name")
+    assert out.split() == ["worker", "/" + "d" * 1022 + "/", "/etc/passwd"]
 
 
 def test_the_live_proc_snapshot_reads_back(tmp_path: Path) -> None:

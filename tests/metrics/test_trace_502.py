@@ -5,7 +5,6 @@ python backend, one reply malformed so haproxy answers 502), cross-checked again
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from lanner.cli.top_cmd import replay_metrics
 from tests.conftest import IN_CI, compat_path
+from tests.sysdig import sysdig_output
 
 TRACE = ("scap", "gpl-sysdig-inspect", "502Error.scap")
 
@@ -25,14 +25,13 @@ def sysdig_messages(trace: Path) -> Counter[tuple[str, str, str]]:
             pytest.fail("sysdig missing in CI (scripts/install-deps.sh installs it)")
         pytest.skip("sysdig not installed")
     command = [
-        "sysdig",
         "-r",
         str(trace),
         "-p",
         "%proc.name %evt.is_io_read %evt.buffer",
         "evt.dir=< and evt.is_io=true and fd.l4proto=tcp and evt.rawres>0",
     ]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    out = sysdig_output(*command)
     found: Counter[tuple[str, str, str]] = Counter()
     for line in out.splitlines():
         parts = line.split(" ", 2)

@@ -44,6 +44,13 @@ _IL_V1 = 0x205
 _EV_V2 = 0x216
 _EV_V2_LARGE = 0x221
 _U16_MAX = 0xFFFF
+# What libscap accepts (its SCAP_MAX_*_SIZE and MAX_CREDENTIALS_STR_LEN limits):
+# a longer value makes sysdig refuse the whole file ("invalid envlen 7284"), so values are cut
+# to fit, as libscap's own /proc scan cuts them (a shell or CI job with many exported variables
+# easily has an environment over 4 KiB).
+_PATH_MAX = 1023
+_LIST_MAX = 4096
+_CREDENTIAL_MAX = 255
 
 
 def _block(block_type: int, body: bytes) -> bytes:
@@ -76,17 +83,20 @@ def machine_info_block(
 # ---- length-prefixed values of the list blocks ---------------------------------------------
 
 
-def _lstr(text: str | None) -> bytes:
-    raw = (text or "").encode()[:_U16_MAX]
+def _lstr(text: str | None, limit: int = _PATH_MAX) -> bytes:
+    raw = (text or "").encode()[:limit]
     return struct.pack("<H", len(raw)) + raw
 
 
-def _lstrlist(items: list[str] | None) -> bytes:
-    """NUL-terminated items behind one u16 length (args, env, cgroups), cut whole at 64 KiB."""
+def _lstrlist(items: list[str] | None, limit: int = _LIST_MAX) -> bytes:
+    """NUL-terminated items behind one u16 length (args, env, cgroups), within `limit` bytes:
+    whole items while they fit; a first item longer than that is cut (and still terminated)."""
     out = bytearray()
     for item in items or ():
         raw = item.encode() + b"\0"
-        if len(out) + len(raw) > _U16_MAX:
+        if len(out) + len(raw) > limit:
+            if not out:
+                out += raw[: limit - 1] + b"\0"
             break
         out += raw
     return struct.pack("<H", len(out)) + bytes(out)
@@ -183,9 +193,12 @@ def user_list_block(entries: Iterable[UserEntry | GroupEntry]) -> bytes:
     for entry in entries:
         if isinstance(entry, UserEntry):
             item = struct.pack("<BII", 0, entry.uid & 0xFFFFFFFF, entry.gid & 0xFFFFFFFF)
-            item += _lstr(entry.name) + _lstr(entry.homedir) + _lstr(entry.shell)
+            item += b"".join(
+                _lstr(text, _CREDENTIAL_MAX) for text in (entry.name, entry.homedir, entry.shell)
+            )
         else:
-            item = struct.pack("<BI", 1, entry.gid & 0xFFFFFFFF) + _lstr(entry.name)
+            item = struct.pack("<BI", 1, entry.gid & 0xFFFFFFFF)
+            item += _lstr(entry.name, _CREDENTIAL_MAX)
         body += _with_length(item + _lstr(entry.container_id))
     return _block(_UL_V2, bytes(body))
 
@@ -195,7 +208,7 @@ def interface_list_block(entries: Iterable[InterfaceEntry]) -> bytes:
     broadcast, u64 link speed (0: unknown), name."""
     body = bytearray()
     for entry in entries:
-        name = entry.name.encode()
+        name = entry.name.encode()[:_PATH_MAX]
         if entry.family == AF_INET6:
             size, kind = 16, 2
         else:
