@@ -115,7 +115,9 @@ def test_cat_shadow_exec_and_open(src: ProbeSource) -> None:
 def test_exec_of_renamed_true_copy(src: ProbeSource, tmp_path: Path) -> None:
     copy = tmp_path / "lanner-true-xyz"
     shutil.copy2(shutil.which("true") or "/bin/true", copy)
-    proc = subprocess.Popen([str(copy), "--lanner-marker", "two words"])
+    # the environment given explicitly: the test's own may be anything (a CI runner's is large)
+    env = {"LANNER_MARK": "yes", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([str(copy), "--lanner-marker", "two words"], env=env)
     proc.wait()
     events = collect(src, lambda evs: any(e.param_by_name("filename") == str(copy) for e in evs))
     well_formed(events)
@@ -132,7 +134,20 @@ def test_exec_of_renamed_true_copy(src: ProbeSource, tmp_path: Path) -> None:
     assert p["exe_ino"] == copy.stat().st_ino
     assert p["exe_ino_mtime"] // 10**9 == int(copy.stat().st_mtime)
     assert p["fdlimit"] > 0 and p["vm_size"] > 0
-    assert p["env"] and b"PATH=" in p["env"]
+    assert p["env"] == b"LANNER_MARK=yes\0PATH=/usr/bin:/bin\0"
+
+
+def test_a_large_environment_is_cut_at_4096_bytes(src: ProbeSource, tmp_path: Path) -> None:
+    """As scap cuts it (SCAP_MAX_ENV_SIZE): the first 4096 bytes, the rest dropped."""
+    copy = tmp_path / "lanner-true-env"
+    shutil.copy2(shutil.which("true") or "/bin/true", copy)
+    env = {"A_FIRST": "1", "B_BIG": "x" * 6000, "C_LAST": "1"}
+    subprocess.run([str(copy)], env=env, check=True)
+    events = collect(src, lambda evs: any(e.param_by_name("filename") == str(copy) for e in evs))
+    (execve,) = [e for e in of_type(events, "execve") if e.param_by_name("filename") == str(copy)]
+    seen = params(execve)["env"]
+    assert seen.startswith(b"A_FIRST=1\0B_BIG=xxx") and b"C_LAST" not in seen
+    assert 4000 <= len(seen) <= 4096
 
 
 def test_failed_exec_is_captured_at_syscall_exit(src: ProbeSource, tmp_path: Path) -> None:
