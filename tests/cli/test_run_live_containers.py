@@ -8,17 +8,30 @@ k8s.pod.name/k8s.ns.name from the CRI metadata.
 from __future__ import annotations
 
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.capture.bpf_support import require_bpf
 from tests.cli.test_run_live import LiveRun
 from tests.enrich.fixtures import RunInPod, containerd_cri, cri_pods, run_in_pod
+from tests.metrics.servers import free_port
 
 __all__ = ["containerd_cri", "cri_pods", "run_in_pod"]
 pytestmark = pytest.mark.bpf
+
+
+def _scrape(port: int) -> dict[tuple[str, str, str], float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    return {
+        (s.name, s.labels.get("source", ""), s.labels.get("result", "")): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def _wait_for(run: LiveRun, predicate: Any, timeout: float = 20.0) -> None:
@@ -33,7 +46,8 @@ def test_pod_shell_and_sensitive_read_carry_container_and_pod(
     tmp_path: Path, run_in_pod: RunInPod
 ) -> None:
     require_bpf()
-    run = LiveRun(tmp_path)
+    port = free_port()
+    run = LiveRun(tmp_path, "-o", f"webserver.listen_port={port}")
     try:
         # The container's first process may start before CRI has described the container:
         # keep the shell alive a moment, then read the file, as an intruder would.
@@ -54,8 +68,12 @@ def test_pod_shell_and_sensitive_read_carry_container_and_pod(
                 for line in text.splitlines()
             ),
         )
+        scraped = _scrape(port)
     finally:
         alerts = run.stop()
+    # /metrics says where container metadata came from: CRI described this one (at least).
+    assert scraped[("lanner_container_metadata_lookups_total", "cri", "described")] >= 1
+    assert scraped[("lanner_containers", "", "")] >= 1
     short = container_id[:12]
     mine = [a for a in alerts if a["output_fields"].get("container.id") == short]
     assert mine, [(a["rule"], a["output_fields"].get("container.id")) for a in alerts]

@@ -217,3 +217,49 @@ def test_waits_share_a_budget_so_a_rollout_cannot_stall_the_event_path(
     finally:
         gate.set()
         source.stop()
+
+
+def test_lookup_results_are_counted_on_metrics() -> None:
+    """What `lanner run` serves on /metrics: lookups by source and result, and the table size."""
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from lanner.server.metrics import ContainerCounts, MetricSources, build_registry
+
+    published: list[ContainerInfo] = []
+    cri = _source(ScriptedRuntime(misses=2), published)  # described on the third attempt
+    docker = _source(ScriptedRuntime(misses=99), published)  # given up after the retries
+    enrichment = ContainerEnrichment(ContainerEnricher(), cri=cri, docker=docker)
+    try:
+        cri.request("a" * 64)
+        docker.request("b" * 64)
+        assert cri.wait_idle(5) and docker.wait_idle(5)
+        for info in published:
+            enrichment.enricher.table.add(info)
+        registry = build_registry(
+            MetricSources(
+                containers=lambda: ContainerCounts(
+                    known=len(enrichment.enricher.table), lookups=enrichment.lookup_counts()
+                )
+            )
+        )
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(generate_latest(registry).decode())
+            for s in family.samples
+        }
+    finally:
+        enrichment.stop()
+
+    def lookups(source: str, result: str) -> float:
+        key = (
+            "lanner_container_metadata_lookups_total",
+            (("result", result), ("source", source)),
+        )
+        return samples[key]
+
+    assert samples[("lanner_containers", ())] == 1
+    assert (lookups("cri", "described"), lookups("cri", "retried")) == (1, 2)
+    assert (lookups("cri", "missed"), lookups("cri", "error")) == (0, 0)
+    assert (lookups("docker", "described"), lookups("docker", "missed")) == (0, 1)
+    assert lookups("docker", "retried") == len(FAST)

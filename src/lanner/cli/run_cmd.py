@@ -51,7 +51,7 @@ from lanner.metrics.aggregates import MetricsEngine
 from lanner.metrics.exposition import render as render_performance
 from lanner.metrics.settings import MetricsSettings
 from lanner.server.http import MetricsServer, WebserverSettings
-from lanner.server.metrics import MetricSources, build_registry
+from lanner.server.metrics import ContainerCounts, MetricSources, build_registry
 from lanner.state.selection import STATE_EVENT_TYPES
 from lanner.state.state import State
 
@@ -210,6 +210,9 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
         capture_counters=lambda: (source.stats().events, source.stats().drops),
         dispatcher=on_alert,
         engine_stats=lambda: engine.stats,
+        containers=lambda: ContainerCounts(
+            known=len(enrichment.enricher.table), lookups=enrichment.lookup_counts()
+        ),
     )
     server = _start_webserver(web, sources, metrics, setup.log)
     # Scrapes read the aggregates under this lock; batches are fed holding it.

@@ -49,6 +49,19 @@ class ContainerEnrichment:
 
         return before_alert
 
+    def lookup_counts(self) -> dict[str, dict[str, int]]:
+        """Per metadata source: lookups described, missed (given up), retried, failed."""
+        out = {}
+        for name, source in (("cri", self.cri), ("docker", self.docker)):
+            if source is not None:
+                out[name] = {
+                    "described": source.described,
+                    "missed": source.misses,
+                    "retried": source.retried,
+                    "error": source.errors,
+                }
+        return out
+
     def stop(self) -> None:
         if self.cri is not None:
             self.cri.stop()

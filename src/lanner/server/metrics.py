@@ -36,6 +36,17 @@ class MetricSources:
     dispatcher: AlertDispatcher | None = None
     engine_stats: Callable[[], Any] | None = None
     """Returns the engine's EngineStats (events, delivered)."""
+    containers: Callable[[], ContainerCounts] | None = None
+    """Container table size and runtime metadata lookups (`lanner run`)."""
+
+
+@dataclass
+class ContainerCounts:
+    known: int
+    """Containers in the table (the host excluded)."""
+    lookups: dict[str, dict[str, int]]
+    """Per metadata source (cri, docker): result -> count. Results: described, missed (given
+    up after the retries), retried, error (the runtime call failed)."""
 
 
 class LannerCollector(Collector):
@@ -60,12 +71,29 @@ class LannerCollector(Collector):
                 "Events the rules were run on (after the event-model filter).",
                 stats.delivered,
             )
+        if src.containers is not None:
+            yield from _container_metrics(src.containers())
         if src.dispatcher is not None:
             yield from _dispatcher_metrics(src.dispatcher)
 
 
 def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
     return CounterMetricFamily(name, doc, value=value)
+
+
+def _container_metrics(counts: ContainerCounts) -> Iterable[Metric]:
+    yield GaugeMetricFamily(
+        "lanner_containers", "Containers in the container table.", value=counts.known
+    )
+    lookups = CounterMetricFamily(
+        "lanner_container_metadata_lookups",
+        "Container runtime metadata lookups, by source (cri, docker) and result.",
+        labels=["source", "result"],
+    )
+    for name, results in sorted(counts.lookups.items()):
+        for result, count in sorted(results.items()):
+            lookups.add_metric([name, result], count)
+    yield lookups
 
 
 def _dispatcher_metrics(dispatcher: AlertDispatcher) -> Iterable[Metric]:
