@@ -286,6 +286,62 @@ def test_refusing_and_resetting_backends_are_failures_not_skew(
     assert not spreads[port + 1].failing
 
 
+NONBLOCKING_CLIENT = """
+import select, socket, sys
+port, rounds = int(sys.argv[1]), int(sys.argv[2])
+outcomes = {}
+for _ in range(rounds):
+    for host in ("127.0.0.2", "127.0.0.3"):
+        sock = socket.socket()
+        sock.setblocking(False)
+        code = sock.connect_ex((host, port))  # EINPROGRESS, or at once on loopback
+        if code == 115:
+            select.select([], [sock], [], 5)
+            code = sock.connect_ex((host, port))  # asks how it ended, as haproxy does
+        if code == 0:
+            sock.setblocking(True)
+            sock.sendall(b"ping")
+            sock.recv(64)
+        key = f"{host} {code}"
+        outcomes[key] = outcomes.get(key, 0) + 1
+        sock.close()
+print(outcomes)
+"""
+
+
+def test_nonblocking_connects_completed_by_a_second_connect(
+    probe: ProbeSource, backends: int
+) -> None:
+    """A second connect on an in-progress socket reports the outcome of the first: one attempt,
+    counted ok or failed, never two."""
+    port, rounds = backends, 5
+    with LiveMetrics(probe) as live:
+        output = subprocess.run(
+            [sys.executable, "-c", NONBLOCKING_CLIENT, str(port), str(rounds)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    outcomes = eval(output)  # the client's own counts: connect_ex's final code per host
+    assert outcomes == {"127.0.0.2 0": rounds, "127.0.0.3 111": rounds}
+    peers = {
+        ip: peer
+        for (_c, proc, role, ip, p), peer in live.engine.peers.items()
+        if role == "client" and proc.startswith("python") and p == port
+    }
+    healthy, refused = peers["127.0.0.2"], peers["127.0.0.3"]
+    assert (healthy.connect_attempts, healthy.connect_ok, dict(healthy.connect_failed)) == (
+        rounds,
+        rounds,
+        {},
+    )
+    assert (refused.connect_attempts, refused.connect_ok, dict(refused.connect_failed)) == (
+        rounds,
+        0,
+        {"ECONNREFUSED": rounds},
+    )
+
+
 # ---- syscall latency and file I/O ----------------------------------------------------------
 
 SLOW_READS = r"""

@@ -99,3 +99,37 @@ def test_http_counts_agree_with_sysdig_when_enters_pair() -> None:
             decoded[(proc, response_dir, str(status))] += n
     assert truth[("haproxy", "write", "502")] == 1
     assert decoded == truth
+
+
+def test_a_second_connect_completing_a_nonblocking_one_is_not_a_new_attempt() -> None:
+    """haproxy connects non-blocking (EINPROGRESS) and, for some sockets, calls connect again
+    to learn the outcome (0: established). Per sysdig, each distinct client port is one
+    connection; each one that got to a 0 connect or a sent byte is established."""
+    trace = compat_path(*TRACE)
+    if shutil.which("sysdig") is None:
+        pytest.skip("sysdig not installed")
+    rows = sysdig_output(
+        "-r",
+        str(trace),
+        "-p",
+        "%evt.type %evt.rawres %fd.name",
+        "proc.name=haproxy and evt.dir=< and fd.sip=192.168.0.2 and fd.sport=80",
+    ).split("\n")
+    tuples: set[str] = set()
+    established: set[str] = set()
+    second_connects = 0
+    for row in rows:
+        parts = row.split()
+        if len(parts) != 3:
+            continue
+        kind, res, name = parts
+        if kind == "connect":
+            second_connects += name in tuples
+            tuples.add(name)
+        if (kind == "connect" and res == "0") or (kind == "sendto" and int(res) > 0):
+            established.add(name)
+    assert second_connects > 0  # the case this test is about is in the trace
+    peer = replay_metrics(trace).peers[("host", "haproxy", "client", "192.168.0.2", 80)]
+    assert peer.connect_attempts == len(tuples)
+    assert peer.connect_ok == len(established)
+    assert not peer.connect_failed

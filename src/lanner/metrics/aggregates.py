@@ -36,6 +36,7 @@ from lanner.state.fds import FdRole, FdType
 from lanner.state.values import is_mapped_ipv4, unmap_ipv4
 
 EAGAIN, EPIPE, ECONNRESET, EINPROGRESS = 11, 32, 104, 115
+EALREADY, EISCONN = 114, 106
 AF_INET, AF_INET6 = 2, 10
 OTHER = "<other>"
 NEVER_CONNECTED = "closed_before_connected"
@@ -400,6 +401,8 @@ class MetricsEngine:
         if family not in (AF_INET, AF_INET6) or ip is None or port is None:
             return
         peer = self._peer((container, proc, "client", _ip(ip) or "", int(port)))
+        if self._completes_pending_connect(event, res, peer):
+            return
         peer.connect_attempts += 1
         start = enter.ts if enter is not None else event.ts
         if res == 0:
@@ -425,6 +428,26 @@ class MetricsEngine:
         if res == -EINPROGRESS:
             conn.pending_connect = True
             conn.connect_start = start
+
+    def _completes_pending_connect(self, event: Any, res: int, peer: PeerStats) -> bool:
+        """A second connect on a socket whose non-blocking connect is in progress, to the same
+        peer, is the caller asking how the first one ended (haproxy does): 0 or EISCONN is
+        success, EALREADY still in progress, another error the failure; not a new attempt."""
+        thread, fdnum = event.thread, event.fdnum
+        if thread is None or fdnum is None:
+            return False
+        conn = self.connections.get((thread.pid, fdnum))
+        if conn is None or not conn.pending_connect or conn.peer is not peer:
+            return False
+        if res in (-EALREADY, -EINPROGRESS):
+            return True
+        conn.pending_connect = False
+        if res in (0, -EISCONN):
+            peer.connect_ok += 1
+            peer.connect_latency.observe(event.ts - conn.connect_start)
+        else:
+            peer.connect_failed[errno_name(-res) or str(res)] += 1
+        return True
 
     def _accept(self, event: Any, res: int, container: str, proc: str) -> None:
         if res < 0:
