@@ -7,7 +7,9 @@ chdir changes it.
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -68,3 +70,61 @@ def test_exec_keeps_the_inherited_cwd(
     assert opens and opens[-1].thread is not None
     assert opens[-1].thread.comm == "cat"
     assert opens[-1].thread.cwd == f"{workdir}/"
+
+
+UDP_SENDER = r"""
+import socket, sys
+port = int(sys.argv[1])
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.sendto(b"first", ("127.0.0.1", port))  # binds an ephemeral port: /proc shows it unconnected
+print(sock.getsockname()[1], flush=True)
+sys.stdin.readline()
+sock.sendto(b"second", ("127.0.0.1", port))
+"""
+
+
+def test_a_udp_socket_from_proc_that_sends_is_the_client() -> None:
+    """/proc lists an unconnected UDP socket by its local address only, as a listener's; when
+    it sends a datagram (a syslog or DNS client), the tuple is local -> destination."""
+    require_bpf()
+    with ProbeSource({*STATE_EVENT_TYPES, "sendto"}) as probe:
+        events, child_pid, local_port, port, state = _udp_sends(probe)
+    for event in events:
+        state.process(event)
+    sends = [e for e in events if e.tid == child_pid and e.type_name == "sendto"]
+    assert sends and sends[-1].fd is not None
+    fd = sends[-1].fd
+    assert fd.name == f"127.0.0.1:{local_port}->127.0.0.1:{port}"
+    assert (fd.cport, fd.sport) == (local_port, port)
+
+
+def _udp_sends(probe: ProbeSource) -> tuple[list[Event], int, int, int, State]:
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    port = receiver.getsockname()[1]
+    child = subprocess.Popen(
+        [sys.executable, "-c", UDP_SENDER, str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        local_port = int(child.stdout.readline())
+        drain(probe, settle=0.02)
+        state = State()
+        for record in snapshot():
+            state.seed(record)
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.wait(10) == 0
+
+        def sent(events: list[Event]) -> bool:
+            return any(e.tid == child.pid and e.type_name == "sendto" for e in events)
+
+        events = collect(probe, sent) + drain(probe)
+    finally:
+        receiver.close()
+        if child.poll() is None:
+            child.kill()
+    return events, child.pid, local_port, port, state

@@ -132,7 +132,8 @@ KNOWN: list[Known] = [
         "127.0.0.1:514, an exit event without a tuple) is garbled: its server "
         "145.216.3.255 appears nowhere in the trace and its client 192.168.128.156 is the "
         "first non-loopback interface, libsinsp's stand-in for an unknown source; ours comes "
-        "from the enter event's tuple (0.0.0.0:55441->127.0.0.1:514)",
+        "from the enter event's tuple, the source resolved to the local address the "
+        "destination is reached from (127.0.0.1:55441->127.0.0.1:514)",
         {
             "fd.name": 73,
             "fd.sip": 74,

@@ -249,7 +249,11 @@ class State:
             info.family = AF_INET if fdtype == FdType.IPV4_SERVSOCK else AF_INET6
             info.sip, info.sport = entry.sip, entry.sport
             info.transport = int(entry.l4proto if entry.l4proto is not None else L4Proto.UNKNOWN)
-            info.role = int(FdRole.SERVER)
+            # A TCP listener serves; a UDP socket with only a local address may as well be a
+            # client that sent from it (syslog, DNS lookups): its role is left for the first
+            # datagram's tuple to tell, as libsinsp does.
+            if info.transport != L4Proto.UDP:
+                info.role = int(FdRole.SERVER)
             info.name = f"{entry.sip}:{entry.sport}"
             if fdtype == FdType.IPV4_SERVSOCK and entry.sport is not None:
                 self._server_ports.add(int(entry.sport))
