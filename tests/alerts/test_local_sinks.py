@@ -140,3 +140,46 @@ def test_program_output_goes_to_a_captured_stdout(capsys: pytest.CaptureFixture[
     sink.send([make_alert(5)])
     sink.close()
     assert capsys.readouterr().out.strip().endswith("alert number 5")
+
+
+def test_a_spool_error_in_a_worker_is_retried_not_fatal(tmp_path: Path) -> None:
+    """A worker whose spool read fails (SQLite can answer `database is locked`) logs it and
+    tries again; before, the error ended the worker thread and its sink got nothing more.
+    The failure is injected into the first read: a real lock cannot be produced on demand."""
+    import sqlite3
+
+    from lanner.store.spool import AlertSpool, SpoolReader
+
+    spool = AlertSpool(None, ["file"])
+    real_reader = spool.reader
+    failed: list[str] = []
+
+    def flaky_reader() -> SpoolReader:
+        reader = real_reader()
+        after = reader.after_cursor
+
+        def after_cursor(consumer: str, limit: int) -> list:  # type: ignore[type-arg]
+            if not failed:
+                failed.append(consumer)
+                raise sqlite3.OperationalError("database is locked")
+            return after(consumer, limit)
+
+        reader.after_cursor = after_cursor  # type: ignore[method-assign]
+        return reader
+
+    spool.reader = flaky_reader  # type: ignore[method-assign]
+    log = tmp_path / "alerts.log"
+    messages: list[str] = []
+    dispatcher = AlertDispatcher(
+        [FileSink(LineFormat(), log)],
+        spool=spool,
+        retry=RetryPolicy(initial=0.01, maximum=0.02),
+        log=messages.append,
+    )
+    for i in range(5):
+        dispatcher(make_alert(i))
+    assert dispatcher.wait_idle(5)
+    dispatcher.close(timeout=2)
+    assert failed == ["file"]
+    assert len(log.read_text().splitlines()) == 5
+    assert any("database is locked" in m for m in messages)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from lanner.alerts.alert import Alert
 from lanner.alerts.limits import AlertLimiter
 from lanner.alerts.sink import DeliveryError, Sink
-from lanner.store.spool import AlertSpool
+from lanner.store.spool import AlertSpool, SpoolReader
 
 Log = Callable[[str], None]
 
@@ -97,68 +97,92 @@ class SinkWorker:
     def stop(self, timeout: float) -> None:
         """Deliver what is pending for up to ``timeout`` seconds, then stop. What is not
         delivered by then stays in the spool for the next run."""
-        self._deadline = time.monotonic() + timeout
+        self.request_stop(time.monotonic() + timeout)
+        self.join()
+
+    def request_stop(self, deadline: float) -> None:
+        """Deliver what is pending until ``deadline`` (monotonic), then stop; returns at once."""
+        self._deadline = deadline
         self._stopping.set()
         self._wake.set()
-        self._thread.join(timeout + 5.0)
+
+    def join(self) -> None:
+        self._thread.join(max(0.0, self._deadline - time.monotonic()) + 5.0)
 
     def _run(self) -> None:
-        reader = self.spool.reader()
+        """The worker thread: never ends on an error, only on stop (a spool error is logged
+        and retried like a failing destination)."""
+        reader = None
+        attempt = 0
+        while True:
+            try:
+                if reader is None:
+                    reader = self.spool.reader()
+                self._deliver(reader)
+                break
+            except Exception as exc:
+                self._failed(f"alert spool: {type(exc).__name__}: {exc}")
+                if self._stopping.is_set():
+                    break
+                self._stopping.wait(self.retry.delay(attempt, self._random.random()))
+                attempt += 1
+        if reader is not None:
+            reader.close()
+        self.idle.set()
+
+    def _deliver(self, reader: SpoolReader) -> None:
+        """Feed the sink until told to stop; a spool error propagates to `_run`."""
         name = self.sink.name
         attempt = 0
-        try:
-            while True:
-                self._wake.clear()
-                entries = reader.after_cursor(name, self.batch_size)
-                if not entries:
-                    self.idle.set()
-                    if self._stopping.is_set():
-                        return
-                    self._wake.wait(1.0)
-                    continue
-                self.idle.clear()
-                if self._stopping.is_set() and time.monotonic() >= self._deadline:
+        while True:
+            self._wake.clear()
+            entries = reader.after_cursor(name, self.batch_size)
+            if not entries:
+                self.idle.set()
+                if self._stopping.is_set():
                     return
-                wanted: list[tuple[int, Alert]] = []
-                unwanted: list[int] = []
-                for entry in entries:
-                    alert = Alert.from_dict(json.loads(entry.body))
-                    if self.sink.accepts(alert):
-                        wanted.append((entry.seq, alert))
-                    else:
-                        unwanted.append(entry.seq)
-                try:
-                    if wanted:
-                        self.sink.send([a for _, a in wanted])
-                except DeliveryError as exc:
-                    stopped_at = wanted[exc.delivered][0]
-                    self.stats.filtered += sum(1 for seq in unwanted if seq < stopped_at)
-                    if stopped_at > entries[0].seq:
-                        reader.ack(name, stopped_at - 1)
-                        self.stats.delivered += exc.delivered
-                    self._failed(str(exc))
-                    if self._stopping.is_set():
-                        return  # do not hold a shutdown for a destination that is down
-                    self._stopping.wait(self.retry.delay(attempt, self._random.random()))
-                    attempt += 1
-                    continue
-                except Exception as exc:  # a sink bug must not kill delivery
-                    self._failed(f"{type(exc).__name__}: {exc}")
-                    if self._stopping.is_set():
-                        return
-                    self._stopping.wait(self.retry.delay(attempt, self._random.random()))
-                    attempt += 1
-                    continue
-                reader.ack(name, entries[-1].seq)
-                self.stats.delivered += len(wanted)
-                self.stats.filtered += len(unwanted)
-                if self.stats.failing:
-                    self.stats.failing = False
-                    self.log(f"alert sink {name}: delivering again")
-                attempt = 0
-        finally:
-            reader.close()
-            self.idle.set()
+                self._wake.wait(1.0)
+                continue
+            self.idle.clear()
+            if self._stopping.is_set() and time.monotonic() >= self._deadline:
+                return
+            wanted: list[tuple[int, Alert]] = []
+            unwanted: list[int] = []
+            for entry in entries:
+                alert = Alert.from_dict(json.loads(entry.body))
+                if self.sink.accepts(alert):
+                    wanted.append((entry.seq, alert))
+                else:
+                    unwanted.append(entry.seq)
+            try:
+                if wanted:
+                    self.sink.send([a for _, a in wanted])
+            except DeliveryError as exc:
+                stopped_at = wanted[exc.delivered][0]
+                self.stats.filtered += sum(1 for seq in unwanted if seq < stopped_at)
+                if stopped_at > entries[0].seq:
+                    reader.ack(name, stopped_at - 1)
+                    self.stats.delivered += exc.delivered
+                self._failed(str(exc))
+                if self._stopping.is_set():
+                    return  # do not hold a shutdown for a destination that is down
+                self._stopping.wait(self.retry.delay(attempt, self._random.random()))
+                attempt += 1
+                continue
+            except Exception as exc:  # a sink bug must not kill delivery
+                self._failed(f"{type(exc).__name__}: {exc}")
+                if self._stopping.is_set():
+                    return
+                self._stopping.wait(self.retry.delay(attempt, self._random.random()))
+                attempt += 1
+                continue
+            reader.ack(name, entries[-1].seq)
+            self.stats.delivered += len(wanted)
+            self.stats.filtered += len(unwanted)
+            if self.stats.failing:
+                self.stats.failing = False
+                self.log(f"alert sink {name}: delivering again")
+            attempt = 0
 
     def _failed(self, message: str) -> None:
         self.stats.failures += 1
@@ -308,8 +332,12 @@ class AlertDispatcher:
                 self._fan_out(pending)
         wait = self.shutdown_timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
+        # Every worker gets the whole window at once: a slow destination does not use up the
+        # time of the others.
         for worker in self.workers:
-            worker.stop(max(0.0, deadline - time.monotonic()))
+            worker.request_stop(deadline)
+        for worker in self.workers:
+            worker.join()
         for sink in self.sinks:
             try:
                 sink.close()
