@@ -183,3 +183,46 @@ def test_a_spool_error_in_a_worker_is_retried_not_fatal(tmp_path: Path) -> None:
     assert failed == ["file"]
     assert len(log.read_text().splitlines()) == 5
     assert any("database is locked" in m for m in messages)
+
+
+def test_an_alert_appended_while_the_worker_reads_is_delivered_at_close(tmp_path: Path) -> None:
+    """The race a CI run hit once: the worker reads the spool (nothing new), the last alert is
+    appended and close() asks the worker to stop, then the worker looks at the stop request.
+    It must deliver that alert before stopping. The worker is held between its read and its
+    check to make the interleaving certain."""
+    import threading
+
+    from lanner.store.spool import AlertSpool, SpoolReader
+
+    spool = AlertSpool(None, ["file"])
+    real_reader = spool.reader
+    read_empty, proceed = threading.Event(), threading.Event()
+
+    def gated_reader() -> SpoolReader:
+        reader = real_reader()
+        after = reader.after_cursor
+
+        def after_cursor(consumer: str, limit: int) -> list:  # type: ignore[type-arg]
+            entries = after(consumer, limit)
+            if not entries and not proceed.is_set():
+                read_empty.set()
+                proceed.wait(10)
+            return entries
+
+        reader.after_cursor = after_cursor  # type: ignore[method-assign]
+        return reader
+
+    spool.reader = gated_reader  # type: ignore[method-assign]
+    log = tmp_path / "alerts.log"
+    dispatcher = AlertDispatcher([FileSink(LineFormat(), log)], spool=spool)
+    assert read_empty.wait(10)  # the worker has read an empty spool and is held there
+    dispatcher(make_alert(1))
+    closing = threading.Thread(target=dispatcher.close, kwargs={"timeout": 5})
+    closing.start()
+    deadline = time.monotonic() + 5
+    while not dispatcher.workers[0]._stopping.is_set() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    proceed.set()
+    closing.join(15)
+    assert not closing.is_alive()
+    assert len(log.read_text().splitlines()) == 1

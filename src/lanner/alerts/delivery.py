@@ -136,10 +136,14 @@ class SinkWorker:
         attempt = 0
         while True:
             self._wake.clear()
+            # Read whether stopping was asked *before* reading: every alert is appended before
+            # close() asks, so a read that starts after the request sees all of them. (Checking
+            # after an empty read lost an alert appended between the read and the check.)
+            stopping = self._stopping.is_set()
             entries = reader.after_cursor(name, self.batch_size)
             if not entries:
                 self.idle.set()
-                if self._stopping.is_set():
+                if stopping:
                     return
                 self._wake.wait(1.0)
                 continue
