@@ -174,6 +174,7 @@ def capture(  # noqa: PLR0917 (typer maps parameters to options)
                     f"{source.stats().drops} drops, {now - started:.0f}s "
                 )
                 sys.stderr.flush()
+        source.pause()  # nothing more comes in: a busy node would keep the ring from emptying
         while events := source.poll():  # what the kernel already wrote
             take(events)
     except OSError as exc:  # disk full, file system gone...

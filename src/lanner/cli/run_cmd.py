@@ -271,7 +271,9 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
                 sys.stdout.flush()
             else:
                 time.sleep(source.poll_interval)
-        # Drain what the kernel already wrote before leaving.
+        # Drain what the kernel already wrote before leaving (nothing more comes in: on a busy
+        # node the ring would otherwise never be empty).
+        source.pause()
         while events := source.poll():
             with lock:
                 engine.process_batch(events)

@@ -139,6 +139,7 @@ def live_metrics(
             engine.process_batch(events)
             if on_progress is not None:
                 on_progress(engine)
+        source.pause()  # nothing more comes in: a busy node would keep the ring from emptying
         while events := source.poll():  # what the kernel wrote before we stopped
             for event in events:
                 process(event)

@@ -350,6 +350,12 @@ class ProbeSource:
 
     # ---- teardown ----
 
+    def pause(self) -> None:
+        """Stop emitting (the probe's master switch; programs stay attached): what is in the
+        ring can then be drained to the end, however busy the node is."""
+        if not self._closed:
+            self._globals.active = 0
+
     def close(self) -> None:
         """Detach every program and free the maps; idempotent."""
         if self._closed:
