@@ -118,3 +118,43 @@ def test_list_refuses_invalid_rules(tmp_path: Path) -> None:
     result = runner.invoke(app, ["rules", "list", str(_write(tmp_path, "bad.yaml", BAD_FIELD))])
     assert result.exit_code == 2
     assert "lanner rules validate" in result.output
+
+
+def test_a_rules_directory_loads_its_files_in_name_order(tmp_path: Path) -> None:
+    """Falco's -r DIR: the regular files in it, sorted by name (symlinks followed, as rules.d
+    links into rules.available); a subdirectory is not descended into."""
+    from tests.conftest import compat_path
+
+    trace = compat_path("scap", "falco-0.34.1", "cat_write.scap")
+    available = tmp_path / "rules.available"
+    available.mkdir()
+    _write(available, "base.yaml", GOOD)
+    rules_d = tmp_path / "rules.d"
+    rules_d.mkdir()
+    (rules_d / "00-base.yaml").symlink_to(available / "base.yaml")
+    # Loaded after 00-base: replaces the output; a load before it would be an error.
+    _write(
+        rules_d,
+        "50-local.yaml",
+        "- rule: open_from_cat\n  output: LOCAL %proc.name\n  override:\n    output: replace\n",
+    )
+    (rules_d / "sub").mkdir()
+    _write(rules_d / "sub", "ignored.yaml", BAD_FIELD)
+
+    result = runner.invoke(app, ["replay", str(trace), "--legacy", "-r", str(rules_d)])
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if "LOCAL" in line]
+    assert lines and all(line.endswith("LOCAL cat") for line in lines)
+    assert "00-base.yaml" in result.stderr and "50-local.yaml" in result.stderr
+    assert "ignored.yaml" not in result.stderr
+
+    listed = runner.invoke(app, ["rules", "validate", str(rules_d)])
+    assert listed.exit_code == 0, listed.stdout
+    assert "00-base.yaml: ok" in listed.stdout and "50-local.yaml: ok" in listed.stdout
+
+    empty = tmp_path / "empty.d"
+    empty.mkdir()
+    failed = runner.invoke(app, ["replay", str(trace), "-r", str(empty)])
+    assert failed.exit_code != 0
+    assert "LOAD_ERR_FILE_READ rules content: a directory with no files in it" in failed.stderr
+    assert failed.stderr.strip().splitlines()[-1] == f"lanner: could not load rules from {empty}"

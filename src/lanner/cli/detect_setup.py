@@ -26,7 +26,7 @@ from lanner.rules.append_output import (
     apply_append_output,
     parse_append_output,
 )
-from lanner.rules.loader import load_rules_files
+from lanner.rules.loader import expand_rules_paths, load_rules_files
 from lanner.rules.results import LoadMessage
 from lanner.rules.ruleset import Priority, Ruleset, parse_selections
 
@@ -104,6 +104,7 @@ def build_setup(
         fail(str(exc))
         raise  # pragma: no cover
     log = make_logger(iso, quiet)
+    files = expand_rules_paths(files)
     for path in files:
         log(f"Loading rules from file {path}")
     loaded = load_rules_files(files)

@@ -104,7 +104,8 @@ class RulesLoader:
         try:
             data = Path(path).read_bytes()
         except IsADirectoryError:
-            return self._failed(name, LoadCode.LOAD_ERR_FILE_READ, "Is a directory, not a file")
+            reason = "a directory with no files in it"
+            return self._failed(name, LoadCode.LOAD_ERR_FILE_READ, reason)
         except OSError as exc:
             reason = exc.strerror or str(exc)
             return self._failed(name, LoadCode.LOAD_ERR_FILE_READ, f"Could not read file: {reason}")
@@ -198,10 +199,22 @@ class RulesLoader:
         return file_result
 
 
+def expand_rules_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Falco's `-r` and `rules_files`: a directory stands for the regular files in it (symlinks
+    followed, as for rules.d links into rules.available), in name order; other paths are kept
+    as given, and so is a directory with no files (both are reported when read)."""
+    out: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else []
+        out.extend(files or [path])
+    return out
+
+
 def load_rules_files(paths: Iterable[str | Path], **options: object) -> LoadedRules:
-    """Load ``paths`` in order (options: see :class:`RulesLoader`)."""
+    """Load ``paths`` in order, directories expanded (options: see :class:`RulesLoader`)."""
     loader = RulesLoader(**options)  # type: ignore[arg-type]
-    for path in paths:
+    for path in expand_rules_paths(paths):
         loader.add_file(path)
     return loader.finish()
 
