@@ -145,3 +145,20 @@ def test_sigterm_under_sustained_load_drains_and_exits(tmp_path: Path) -> None:
             p.wait()
     assert code == 0, err.read_text()[-2000:]
     assert "Events processed:" in err.read_text()
+
+
+def test_falco_duration_flag_stops_the_run(tmp_path: Path) -> None:
+    """Falco's -M SECONDS: the run ends by itself, cleanly, after that long."""
+    require_bpf()
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(LANNER), "run", "-M", "1.5"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "LANNER_STATE_DIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Live capture started" in done.stderr and "Events processed:" in done.stderr
+    assert time.monotonic() - started >= 1.5

@@ -114,7 +114,8 @@ def run(  # noqa: PLR0917 (typer maps parameters to options)
     config_file: ConfigOpt = None,
     json_output: JsonOpt = False,
     duration: Annotated[
-        float | None, typer.Option("--duration", help="Stop after this many seconds.")
+        float | None,
+        typer.Option("--duration", "-M", help="Stop after this many seconds (Falco's -M)."),
     ] = None,
     min_priority: MinPriorityOpt = None,
     enable_tag: EnableTagOpt = None,
