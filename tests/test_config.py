@@ -102,3 +102,17 @@ def test_environment_variables_expand_in_values(
     assert cfg["file_output"]["filename"] == "/home/t/alerts.log"
     assert cfg["static_fields"] == {"a": "", "b": "${LANNER_T_HOME}", "c": "x/home/ty"}
     assert cfg["http_output"]["url"] == "http://h//home/t"
+
+
+def test_falco_legacy_rules_file_key_is_read(tmp_path: Path) -> None:
+    """A falco.yaml from before `rules_files` names the list `rules_file` (a single path in
+    the oldest ones); both forms load, and `rules_files` wins when both are there."""
+    old = tmp_path / "old.yaml"
+    old.write_text("rules_file:\n  - /etc/falco/falco_rules.yaml\n  - /etc/falco/rules.d\n")
+    assert load_config(old)["rules_files"] == ["/etc/falco/falco_rules.yaml", "/etc/falco/rules.d"]
+    single = tmp_path / "single.yaml"
+    single.write_text("rules_file: /etc/falco/falco_rules.yaml\n")
+    assert load_config(single)["rules_files"] == ["/etc/falco/falco_rules.yaml"]
+    both = tmp_path / "both.yaml"
+    both.write_text("rules_file: [/a.yaml]\nrules_files: [/b.yaml]\n")
+    assert load_config(both)["rules_files"] == ["/b.yaml"]

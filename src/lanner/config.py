@@ -194,6 +194,11 @@ def load_config(
             data = {}
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: configuration must be a YAML mapping")
+        if "rules_file" in data:
+            # Falco's older name, still read by Falco: a falco.yaml brought over works as is.
+            legacy = data.pop("rules_file")
+            if "rules_files" not in data:
+                data["rules_files"] = legacy if isinstance(legacy, list) else [legacy]
         _merge(cfg, data)
     for text in overrides:
         key_path, value = parse_override(text)
