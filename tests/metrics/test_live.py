@@ -245,18 +245,25 @@ print(outcomes)
 """
 
 
-def test_refusing_and_resetting_backends_are_failures_not_skew(
-    probe: ProbeSource, backends: int
-) -> None:
-    port, rounds = backends, 6
+def _run_client(
+    probe: ProbeSource, script: str, port: int, rounds: int
+) -> tuple[LiveMetrics, dict[str, int]]:
+    """Run a client script under the probe; its own printed dict of outcome counts."""
     with LiveMetrics(probe) as live:
         output = subprocess.run(
-            [sys.executable, "-c", CLIENT, str(port), str(rounds)],
+            [sys.executable, "-c", script, str(port), str(rounds)],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
-    outcomes = eval(output)  # the client's own dict of counts
+    return live, eval(output)
+
+
+def test_refusing_and_resetting_backends_are_failures_not_skew(
+    probe: ProbeSource, backends: int
+) -> None:
+    port, rounds = backends, 6
+    live, outcomes = _run_client(probe, CLIENT, port, rounds)
     assert outcomes == {
         "127.0.0.2 ok": rounds,
         "127.0.0.3 refused": rounds,
@@ -315,14 +322,7 @@ def test_nonblocking_connects_completed_by_a_second_connect(
     """A second connect on an in-progress socket reports the outcome of the first: one attempt,
     counted ok or failed, never two."""
     port, rounds = backends, 5
-    with LiveMetrics(probe) as live:
-        output = subprocess.run(
-            [sys.executable, "-c", NONBLOCKING_CLIENT, str(port), str(rounds)],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    outcomes = eval(output)  # the client's own counts: connect_ex's final code per host
+    live, outcomes = _run_client(probe, NONBLOCKING_CLIENT, port, rounds)
     assert outcomes == {"127.0.0.2 0": rounds, "127.0.0.3 111": rounds}
     peers = {
         ip: peer
