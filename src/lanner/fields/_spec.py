@@ -45,6 +45,7 @@ def spec(
     is_list: bool = False,
     any_without_arg: bool = False,
     filter_only: bool = False,
+    either_port: bool = False,
 ) -> FieldInfo:
     """One registry entry; ``factory`` may be a plain extractor-factory or None."""
     return FieldInfo(
@@ -57,6 +58,7 @@ def spec(
         is_list=is_list,
         any_without_arg=any_without_arg,
         filter_only=filter_only,
+        either_port=either_port,
         factory=factory,
     )
 

@@ -272,6 +272,26 @@ def _server_end(read: FdReader) -> FdReader:
     return lambda fd: read(fd) if fd.type in _SERVER_IP_TYPES or _connected_ip(fd) else None
 
 
+def _raw_ends(port: bool) -> FdReader:
+    """Both ends of an IP socket as libsinsp's compare_ip/compare_port read them: a connected
+    socket's client and server ends, unset ones as 0 / the zero address (a socket not yet
+    connected has 0:0 -> 0:0); a listening socket's own address once."""
+
+    def read(fd: Any) -> tuple[Any, ...] | None:
+        kind = fd.type
+        if kind in _SERVER_IP_TYPES:
+            value = fd.sport if port else fd.sip
+            return (value,) if value is not None else None
+        if kind not in _CONNECTED_IP_TYPES:
+            return None
+        if port:
+            return (fd.cport or 0, fd.sport or 0)
+        zero = "::" if kind in _IPV6_TYPES else "0.0.0.0"
+        return (fd.cip or zero, fd.sip or zero)
+
+    return read
+
+
 def _both(first: FdReader, second: FdReader) -> FdReader:
     def wrapped(fd: Any) -> tuple[Any, ...] | None:
         values = tuple(v for v in (first(fd), second(fd)) if v is not None)
@@ -447,24 +467,23 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "fd.containername": fixed(_container_prefixed(_fd_name)),
     "fd.containerdirectory": fixed(_container_prefixed(_directory)),
     "fd.types": _types_factory,
-    "fd.ip": fixed(_of_fd(_ip_only(_both(lambda fd: fd.cip, lambda fd: fd.sip)))),
+    "fd.ip": fixed(_of_fd(_raw_ends(port=False))),
     "fd.cip": fixed(_of_fd(_client_end(lambda fd: fd.cip))),
     "fd.sip": fixed(_of_fd(_server_end(lambda fd: fd.sip))),
     "fd.lip": fixed(_end(local=True, ip=True)),
     "fd.rip": fixed(_end(local=False, ip=True)),
-    "fd.port": fixed(_of_fd(_ip_only(_both(lambda fd: fd.cport, lambda fd: fd.sport)))),
+    "fd.port": fixed(_of_fd(_raw_ends(port=True))),
     "fd.cport": fixed(_of_fd(_client_end(lambda fd: fd.cport))),
     "fd.sport": fixed(_of_fd(_server_end(lambda fd: fd.sport))),
     "fd.lport": fixed(_end(local=True, ip=False)),
     "fd.rport": fixed(_end(local=False, ip=False)),
-    "fd.proto": fixed(
-        _of_fd(_ip_only(_both(_proto(lambda fd: fd.cport), _proto(lambda fd: fd.sport))))
-    ),
+    # Compared as ports, service names converted at compile time (libsinsp does the same).
+    "fd.proto": fixed(_of_fd(_raw_ends(port=True))),
     "fd.cproto": fixed(_of_fd(_client_end(_proto(lambda fd: fd.cport)))),
     "fd.sproto": fixed(_of_fd(_server_end(_proto(lambda fd: fd.sport)))),
     "fd.lproto": fixed(_port_proto(_end(local=True, ip=False))),
     "fd.rproto": fixed(_port_proto(_end(local=False, ip=False))),
-    "fd.net": fixed(_of_fd(_ip_only(_both(lambda fd: fd.cip, lambda fd: fd.sip)))),
+    "fd.net": fixed(_of_fd(_raw_ends(port=False))),
     "fd.cnet": fixed(_of_fd(_client_end(lambda fd: fd.cip))),
     "fd.snet": fixed(_of_fd(_server_end(lambda fd: fd.sip))),
     "fd.lnet": fixed(_end(local=True, ip=True)),

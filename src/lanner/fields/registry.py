@@ -74,6 +74,10 @@ class FieldInfo:
     comparison holds when any of them matches (``proc.aname=sshd``)."""
     filter_only: bool = False
     """Usable in conditions, not in outputs (``fd.net``)."""
+    either_port: bool = False
+    """``fd.port``/``fd.proto``: the extractor returns both ends' ports; ``=``, ``in`` and the
+    orderings hold when either end does, ``!=`` when neither is equal (libsinsp's
+    compare_port); service names on the right stand for their ports."""
     source: str = "syscall"
     factory: ExtractorFactory | None = field(default=None, compare=False, repr=False)
     """None while no extractor is implemented: the field compiles and is never available."""

@@ -107,7 +107,7 @@ class _Bound:
     func: str
     var: str
     ftype: FieldType
-    shape: str  # "scalar", "list" (fd.types) or "any" (ancestors: proc.aname)
+    shape: str  # "scalar", "list" (fd.types), "any" (ancestors: proc.aname), "ports" (fd.port)
     display: str
 
 
@@ -199,7 +199,9 @@ class _Generator:
             raise ConditionCompileError(problem, ref.pos)
         self.fields.add(info.name)
         shape = "scalar"
-        if arg is None and info.any_without_arg:
+        if info.either_port:
+            shape = "ports"
+        elif arg is None and info.any_without_arg:
             shape = "any"
         elif arg is None and info.is_list:
             shape = "list"
@@ -251,6 +253,8 @@ class _Generator:
             for item in items:
                 if item.text not in self.event_types:
                     raise ConditionCompileError(f"unknown event type {item.text}", item.pos)
+        if lhs.shape == "ports":
+            return self.ports_check(lhs, op, items, first)
         if op == "pmatch":
             values: tuple[Any, ...] = tuple(item.text for item in items)
         else:
@@ -274,7 +278,31 @@ class _Generator:
             return self.apply_predicate(lhs, first, predicate)
         return self.scalar_check(lhs, op, values, first)
 
+    def ports_check(self, lhs: _Bound, op: str, items: tuple[Value, ...], first: str) -> str:
+        """fd.port / fd.proto: both ends' ports (libsinsp's compare_port): either end for
+        =, in and the orderings; neither end equal for !=."""
+        try:
+            values = tuple(ops.port_value(item.text, lhs.display) for item in items)
+        except ConditionCompileError as err:
+            raise ConditionCompileError(err.message, items[0].pos) from None
+        x = lhs.var
+        if op in ("=", "in"):
+            members = self.constant("k", frozenset(values))
+            return f"({first} is not None and not {members}.isdisjoint({x}))"
+        k = self.constant("k", values[0], repr(values[0]))
+        if op == "!=":
+            return f"({first} is not None and {k} not in {x})"
+        return f"({first} is not None and any(v {op} {k} for v in {x}))"
+
     def check_operator(self, node: BinaryCheck, lhs: _Bound, op: str) -> None:
+        if lhs.shape == "ports":
+            if op not in ops.PORT_OPS:
+                raise ConditionCompileError(
+                    f"operator '{node.op}' is not supported for {lhs.display} "
+                    "(unsupported port comparison operator)",
+                    node.pos,
+                )
+            return
         if lhs.shape == "list":
             if op not in ops.LIST_FIELD_OPS:
                 raise ConditionCompileError(

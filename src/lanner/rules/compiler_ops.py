@@ -15,6 +15,7 @@ import fnmatch
 import ipaddress
 import posixpath
 import re
+import socket
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -323,3 +324,22 @@ def map_each(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def length(x: Any) -> Any:
     """``len()``: characters of a string, bytes of a buffer, items of a list."""
     return None if x is None else len(x)
+
+
+# -- fd.port / fd.proto ----------------------------------------------------------------
+
+PORT_OPS = frozenset({"=", "!=", "<", "<=", ">", ">=", "in"})
+
+
+def port_value(text: str, field: str) -> int:
+    """A port on the right of fd.port/fd.proto: a number, or a service name from the services
+    table (``http`` is 80), as libsinsp reads its PT_PORT values."""
+    if text.isdigit():
+        port = int(text)
+        if port > 0xFFFF:
+            raise ConditionCompileError(f"{field}: port {text} is out of range (0-65535)")
+        return port
+    try:
+        return socket.getservbyname(text)
+    except OSError:
+        raise ConditionCompileError(f"{field}: unrecognized protocol {text!r}") from None
