@@ -1,7 +1,7 @@
 """Filter semantics of the "either end" fields against sysdig's own filters on real traces:
 the same events must match. fd.port and fd.proto follow libsinsp's compare_port (either end for
 =, in and the orderings; neither end for !=; service names stand for their ports), fd.ip and
-fd.net its compare_ip/compare_net."""
+fd.net its compare_ip/compare_net; fd.is_server its local-address test."""
 
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ FILTERS = [
     ("502", "fd.net=192.168.0.0/24"),
     ("502", "fd.net!=192.168.0.0/24"),
     ("502", "fd.sport=80 and not fd.port in (53, 672)"),
+    # a socket not connected yet, in a container whose IP is unknown: libsinsp compares the
+    # zero address with the container's, also zero, so it counts as the server end
+    ("502", "fd.is_server = true and evt.type in (socket, fcntl, connect, accept)"),
+    ("502", "fd.is_server = false and evt.type in (socket, fcntl, connect, accept)"),
     ("ipv6", "fd.port=1234"),
     ("ipv6", "fd.port!=1234"),
     ("ipv6", "fd.port in (54405)"),

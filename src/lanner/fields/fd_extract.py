@@ -199,7 +199,9 @@ def is_local_address(e: Any, addr: str | None, ipv6: bool) -> bool:
     if container_id:
         containers = getattr(state, "containers", None)
         info = containers.get(container_id) if containers is not None else None
-        if info is not None and getattr(info, "ip", None) == addr:
+        # libsinsp compares with the container's IP, 0.0.0.0 while unknown (so a socket not
+        # connected yet, 0.0.0.0 too, counts as local there).
+        if (getattr(info, "ip", None) or "0.0.0.0") == addr:
             return True
     return addr in ipv4_addrs
 
@@ -258,7 +260,10 @@ def _is_server(e: Any) -> bool | None:
     if fd.type in _SERVER_IP_TYPES:
         return True
     if fd.type in _CONNECTED_IP_TYPES:
-        return is_local_address(e, fd.sip, fd.type in _IPV6_TYPES)
+        # A socket not connected yet has the zero server address in libsinsp's table, and
+        # that is compared with the interfaces like any other.
+        ipv6 = fd.type in _IPV6_TYPES
+        return is_local_address(e, fd.sip or ("::" if ipv6 else "0.0.0.0"), ipv6)
     return False
 
 
