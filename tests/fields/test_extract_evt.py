@@ -162,7 +162,7 @@ def test_io_buffer_and_category_follow_the_fd() -> None:
     assert extract("evt.category", read) == "file"
     assert extract("evt.is_io_read", read) is True
     assert extract("evt.is_io_write", read) is False
-    assert extract("evt.io_dir", read) == "r"
+    assert extract("evt.io_dir", read) == "read"
     orphan = attach(make_event("read", "<", [i64(4), b"abcd"]), state, info, None)
     assert extract("evt.category", orphan) == "unknown"
     assert extract("evt.buflen", orphan) is None
@@ -196,7 +196,7 @@ def test_syslog_writes() -> None:
     elsewhere = attach(make_event("write", "<", [i64(5), b"hello"]), state, info, 4)
     assert extract("evt.is_syslog", to_log) is True
     assert extract("evt.is_syslog", elsewhere) is False
-    assert extract("evt.io_dir", to_log) == "w"
+    assert extract("evt.io_dir", to_log) == "write"
 
 
 def test_generic_syscall_events_have_no_result_nor_args() -> None:

@@ -1,7 +1,8 @@
 """Filter semantics of the "either end" fields against sysdig's own filters on real traces:
 the same events must match. fd.port and fd.proto follow libsinsp's compare_port (either end for
 =, in and the orderings; neither end for !=; service names stand for their ports), fd.ip and
-fd.net its compare_ip/compare_net; fd.is_server its local-address test."""
+fd.net its compare_ip/compare_net; fd.is_server its local-address test. A few other fields
+whose values were found to differ ride along (evt.io_dir, fd.containername)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,11 @@ FILTERS = [
     # zero address with the container's, also zero, so it counts as the server end
     ("502", "fd.is_server = true and evt.type in (socket, fcntl, connect, accept)"),
     ("502", "fd.is_server = false and evt.type in (socket, fcntl, connect, accept)"),
+    ("502", "evt.io_dir = read"),
+    ("502", "evt.io_dir = write"),
+    ("502", "fd.containername startswith 59fd49aa4072:192.168.0.1:"),
+    ("502", "fd.containerdirectory = :/etc"),
+    ("502", "fd.containerdirectory startswith 59fd49aa4072:"),
     ("ipv6", "fd.port=1234"),
     ("ipv6", "fd.port!=1234"),
     ("ipv6", "fd.port in (54405)"),

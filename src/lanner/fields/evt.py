@@ -78,7 +78,7 @@ def fields() -> list[FieldInfo]:
         spec("evt.is_io", B, "True for events that read from or write to a descriptor."),
         spec("evt.is_io_read", B, "True for events that read from a descriptor."),
         spec("evt.is_io_write", B, "True for events that write to a descriptor."),
-        spec("evt.io_dir", S, "'r' for reading events, 'w' for writing events."),
+        spec("evt.io_dir", S, "'read' for events that read from an fd, 'write' for writes."),
         spec("evt.is_wait", B, "True for events that block the thread (sleep, poll...)."),
         spec("evt.wait_latency", REL, "Time spent blocked by a waiting event, in ns."),
         spec("evt.is_syslog", B, "True for writes to /dev/log."),

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lanner.events.render import errno_name as _errno_name
-from lanner.events.table import ParamType
+from lanner.events.table import EF_READS_FROM_FD, EF_WRITES_TO_FD, ParamType
 from lanner.fields._spec import fixed
 from lanner.fields.evt_args import arg_factory, rawarg_factory, render_args
 from lanner.fields.registry import Extractor, ExtractorFactory
@@ -205,11 +205,13 @@ def _io_test(kinds: tuple[str, ...]) -> Extractor:
 
 
 def _io_dir(e: Any) -> str | None:
-    cat = e.info.category
-    if cat == "io_read":
-        return "r"
-    if cat == "io_write":
-        return "w"
+    """libsinsp's values (its field description says 'r'/'w', its extractor returns these),
+    from the event's read/write flags."""
+    flags = e.info.flags
+    if flags & EF_WRITES_TO_FD:
+        return "write"
+    if flags & EF_READS_FROM_FD:
+        return "read"
     return None
 
 

@@ -367,7 +367,7 @@ def _container_prefixed(read: Extractor) -> Extractor:
         if value is None:
             return None
         cid = getattr(e.thread, "container_id", None) or ""
-        return f"{cid}:{value}"
+        return f"{cid[:12]}:{value}"  # the short id, as libsinsp keeps it
 
     return extract
 
