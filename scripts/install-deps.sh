@@ -2,11 +2,12 @@
 # Installs the Debian packages lanner needs; does nothing when they are present.
 #   install-deps.sh          what `make run` needs: the probe's build toolchain and libbpf
 #   install-deps.sh --test   also what the tests and benchmarks use: sysdig (the reference
-#                            reader), nginx, MariaDB, curl, wrk, podman (Docker API tests)
+#                            reader), nginx, MariaDB, curl, wrk, podman (Docker API tests),
+#                            iproute2 (the host's addresses)
 set -euo pipefail
 pkgs=(clang llvm libbpf-dev libbpf1 bpftool)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(sysdig nginx-light mariadb-server mariadb-client curl wrk podman)
+  pkgs+=(sysdig nginx-light mariadb-server mariadb-client curl wrk podman iproute2)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -154,3 +154,45 @@ def test_falco_netcat_and_redirect_rules_fire_in_a_pod(
     assert netcat and redirect, sorted({a["rule"] for a in alerts})
     assert f"-p {port} -e /bin/sh" in netcat[0]["output_fields"]["proc.cmdline"]
     assert str(port) in redirect[0]["output"]
+
+
+UDP_CONNECT = """import socket, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.connect((sys.argv[1], int(sys.argv[2])))  # a UDP connect only sets the peer: nothing is sent
+sock.close()
+"""
+
+
+def _host_ipv4() -> str | None:
+    """A non-loopback address of this machine (the incubating rule ignores 127.0.0.0/8)."""
+    command = ["ip", "-o", "-4", "addr"]  # iproute2: scripts/install-deps.sh --test
+    listing = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    for line in listing.splitlines():
+        address = line.split()[3].split("/")[0]
+        if not address.startswith("127."):
+            return address
+    return None
+
+
+def test_falco_unexpected_udp_traffic_spares_dns(tmp_path: Path) -> None:
+    """Falco's incubating "Unexpected UDP Traffic" relies on `fd.port in (expected_udp_ports)`
+    (either end's port): a UDP peer on port 53 is expected, one on another port is not. fd.port
+    used to match nothing, so every DNS lookup alerted."""
+    require_bpf()
+    address = _host_ipv4()
+    if address is None:
+        pytest.skip("no non-loopback IPv4 address on this machine")
+    folder = "falcosecurity-rules-c72713e"
+    rules = [compat_path("rules", folder, name)
+             for name in ("falco_rules.yaml", "falco-incubating_rules.yaml")]  # fmt: skip
+    dns, other = _token("dns"), _token("odd")
+    run = LiveRun(tmp_path, *(arg for path in rules for arg in ("-r", str(path))))
+    try:
+        for port, mark in ((53, dns), (9999, other)):
+            subprocess.run([sys.executable, "-c", UDP_CONNECT + f"# {mark}", address, str(port)],
+                           check=True)  # fmt: skip
+    finally:
+        alerts = run.stop()
+    rule = "Unexpected UDP Traffic"
+    assert [a["output_fields"]["fd.rport"] for a in _hits(alerts, rule, other)] == [9999]
+    assert not _hits(alerts, rule, dns)
