@@ -21,6 +21,7 @@ TRACES = {
     "502": ("scap", "gpl-sysdig-inspect", "502Error.scap"),
     "ipv6": ("scap", "libs", "single_ipv6_conn.scap"),
     "ipv6_client": ("scap", "libs", "test_ipv6_client.scap"),
+    "psp": ("scap", "falco-psp-8dd4beac", "run_as_user_0_container.scap"),
 }
 FILTERS = [
     ("502", "fd.port=80"),
@@ -47,6 +48,9 @@ FILTERS = [
     ("502", "fd.containername startswith 59fd49aa4072:192.168.0.1:"),
     ("502", "fd.containerdirectory = :/etc"),
     ("502", "fd.containerdirectory startswith 59fd49aa4072:"),
+    # a container with no mounts has the empty list: it exists, and equals ""
+    ("psp", "container.mounts exists"),
+    ("psp", 'container.mounts = ""'),
     ("ipv6", "fd.port=1234"),
     ("ipv6", "fd.port!=1234"),
     ("ipv6", "fd.port in (54405)"),

@@ -214,8 +214,9 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "container.cni.json": fixed(_of_container(_attr("cni_json"))),
     "container.start_ts": fixed(_of_container(_attr("start_ts"))),
     "container.duration": fixed(_duration),
+    # A container without mounts has the empty list (it exists), as in libsinsp.
     "container.mounts": fixed(
-        _of_container(lambda info: " ".join(_mount_text(m) for m in info.mounts or []) or None)
+        _of_container(lambda info: " ".join(_mount_text(m) for m in info.mounts or []))
     ),
     "container.mount": _mount_factory(None),
     "container.mount.source": _mount_factory("source"),
