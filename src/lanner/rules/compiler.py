@@ -295,27 +295,19 @@ class _Generator:
         return f"({first} is not None and any(v {op} {k} for v in {x}))"
 
     def check_operator(self, node: BinaryCheck, lhs: _Bound, op: str) -> None:
+        allowed: frozenset[str]
         if lhs.shape == "ports":
-            if op not in ops.PORT_OPS:
-                raise ConditionCompileError(
-                    f"operator '{node.op}' is not supported for {lhs.display} "
-                    "(unsupported port comparison operator)",
-                    node.pos,
-                )
-            return
-        if lhs.shape == "list":
-            if op not in ops.LIST_FIELD_OPS:
-                raise ConditionCompileError(
-                    f"operator '{node.op}' is not supported for list field {lhs.display} "
-                    "(use in, intersects or exists)",
-                    node.pos,
-                )
-            return
-        if op not in ops.ALLOWED_OPS[lhs.ftype]:
+            allowed, what = ops.PORT_OPS, lhs.display
+            hint = " (unsupported port comparison operator)"
+        elif lhs.shape == "list":
+            allowed, what = ops.LIST_FIELD_OPS, f"list field {lhs.display}"
+            hint = " (use in, intersects or exists)"
+        else:
+            allowed, what = ops.ALLOWED_OPS[lhs.ftype], f"field {lhs.display}"
+            hint = f" of type {lhs.ftype.value}"
+        if op not in allowed:
             raise ConditionCompileError(
-                f"operator '{node.op}' is not supported for field {lhs.display} "
-                f"of type {lhs.ftype.value}",
-                node.pos,
+                f"operator '{node.op}' is not supported for {what}{hint}", node.pos
             )
 
     def rhs_items(self, node: BinaryCheck, op: str) -> tuple[Value, ...]:
