@@ -183,6 +183,8 @@ class DetectionEngine:
         stats.events += max(len(events), getattr(events, "read", 0))
         if not events:
             return
+        if self.state.start_ts is None:
+            self.state.note_start(events)
         process = self.state.batch_processor()
         run = self.ruleset.run
         delivered = 0

@@ -35,6 +35,7 @@ from lanner.cli.options import (
 )
 from lanner.engine import DetectionEngine
 from lanner.enrich.enable import enable_containers
+from lanner.events.table import codes_for_name
 from lanner.rules.errors import ConditionError
 from lanner.rules.loader import default_event_types, default_registry
 from lanner.rules.output import OutputFormatError, compile_output
@@ -45,6 +46,8 @@ DEFAULT_VIEW_FORMAT = (
     "*%evt.num %evt.time %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.args"
 )
 _PROGRESS_MIN_BYTES = 4 << 20
+# Events the viewer never prints (sysdig neither): /proc data the driver sends periodically.
+_HIDDEN_CODES = frozenset(codes_for_name("procinfo"))
 _SCAP_MAGIC = b"\x0a\x0d\x0d\x0a"
 
 
@@ -241,9 +244,13 @@ def _view(
             if not isinstance(item, list):
                 state.seed(item)
                 continue
+            state.note_start(item)
             for event in item:
                 state.process(event)
                 if not legacy and event.direction == ">" and not should_deliver(event, False):
+                    continue
+                # As sysdig: procinfo events and untimed metadata events feed the state only.
+                if not event.ts or event.code in _HIDDEN_CODES:
                     continue
                 if event_filter is not None and not event_filter(event):
                     continue

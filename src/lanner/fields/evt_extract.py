@@ -76,12 +76,30 @@ def _state_int(e: Any, name: str) -> int | None:
 
 def _reltime(e: Any) -> int | None:
     start = _state_int(e, "start_ts")
-    return None if start is None else e.ts - start
+    return None if start is None or not e.ts else e.ts - start
 
 
-def _deltatime(e: Any) -> int | None:
-    prev = _state_int(e, "prev_ts")
-    return None if prev is None else e.ts - prev
+def _deltatime_factory(_arg: str | None) -> Extractor:
+    """libsinsp's evt.deltatime: time since the previous event *this* use of the field was
+    read on (each output format or condition has its own), 0 the first time. Reading the same
+    event again (a viewer checks then renders) gives the same value."""
+    last: list[Any] = [None, None, None]  # event, its value, the previous event's ts
+
+    def extract(e: Any) -> int | None:
+        if not e.ts:
+            return None  # a metadata event of an old capture: no time
+        if e is last[0]:
+            return int(last[1])
+        prev = last[2]
+        value = 0 if prev is None else e.ts - prev
+        last[0], last[1], last[2] = e, value, e.ts
+        return value
+
+    return extract
+
+
+def _split_factory(factory: ExtractorFactory, part: str) -> ExtractorFactory:
+    return lambda arg: _split(factory(arg), part)
 
 
 def _latency(e: Any) -> int:
@@ -374,9 +392,9 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "evt.latency.s": fixed(_split(_latency, "s")),
     "evt.latency.ns": fixed(_split(_latency, "ns")),
     "evt.latency.human": fixed(lambda e: human_duration(_latency(e))),
-    "evt.deltatime": fixed(_deltatime),
-    "evt.deltatime.s": fixed(_split(_deltatime, "s")),
-    "evt.deltatime.ns": fixed(_split(_deltatime, "ns")),
+    "evt.deltatime": _deltatime_factory,
+    "evt.deltatime.s": _split_factory(_deltatime_factory, "s"),
+    "evt.deltatime.ns": _split_factory(_deltatime_factory, "ns"),
     "evt.dir": fixed(lambda e: e.direction),
     "evt.type": fixed(lambda e: e.type_name),
     "evt.type.is": _type_is_factory,

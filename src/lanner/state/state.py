@@ -5,7 +5,7 @@ trace's snapshot records (or /proc) and kept current by the parser, one event at
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +91,8 @@ class State:
         self.containers: dict[str, Any] = {}
         self.machine: Any = None
         self.boot_ts = 0
+        # Time of the stream's first timed event (evt.reltime); set by `note_start`.
+        self.start_ts: int | None = None
         # Called with the JSON text of old captures' container events (enrich layer hook).
         self.container_hook: Callable[[str], None] | None = None
         # Watched domain names (lanner.enrich.dns.DnsNames) for fd.*ip.name; None: no names.
@@ -106,6 +108,15 @@ class State:
         if not self._seeded_links:
             self.link_thread_groups()
         self.parser.process(event)
+
+    def note_start(self, events: Sequence[Any]) -> None:
+        """Remember the stream's first event time from a batch (once; metadata events of old
+        captures carry time 0 and do not count, as in libsinsp)."""
+        if self.start_ts is None:
+            for event in events:
+                if event.ts:
+                    self.start_ts = event.ts
+                    return
 
     def batch_processor(self) -> Callable[[Any], None]:
         """The per-event entry point for a batch: `process` without its per-event check for
