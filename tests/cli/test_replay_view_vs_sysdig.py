@@ -1,7 +1,8 @@
 """The sysdig-style viewer (`lanner replay TRACE [FILTER] -p FORMAT`) against `sysdig -r` on
 the same trace: the same events listed (procinfo and untimed metadata events are not shown),
 and the time fields that depend on the stream: evt.reltime from the first timed event,
-evt.deltatime from the previous event the format printed (0 for the first)."""
+evt.deltatime from the previous event the format printed (0 for the first); reltime and the
+.ns parts shown on 9 zero-padded digits, as sysdig prints them."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from tests.conftest import IN_CI, compat_path
 from tests.sysdig import sysdig_output
 
 _register()
-FORMAT = "%evt.num %evt.reltime.s %evt.deltatime %evt.deltatime.s %evt.type %proc.name"
+FORMAT = (
+    "%evt.num %evt.reltime %evt.reltime.s %evt.reltime.ns %evt.deltatime %evt.deltatime.s "
+    "%evt.deltatime.ns %evt.rawtime.ns %evt.type %proc.name"
+)
 
 
 @pytest.mark.parametrize("condition", ["", "evt.num>5000", "evt.type=open", "proc.name=curl"])

@@ -76,7 +76,7 @@ def _state_int(e: Any, name: str) -> int | None:
 
 def _reltime(e: Any) -> int | None:
     start = _state_int(e, "start_ts")
-    return None if start is None or not e.ts else e.ts - start
+    return None if start is None or not e.ts else Padded9(e.ts - start)
 
 
 def _deltatime_factory(_arg: str | None) -> Extractor:
@@ -120,6 +120,16 @@ def human_duration(ns: int) -> str:
     return f"{ns / NS:.2f}s"
 
 
+class Padded9(int):
+    """A nanosecond count shown on 9 digits, zero-padded (libsinsp's PF_10_PADDED_DEC print
+    format: evt.reltime, the .ns parts); a plain int to compare and in JSON."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"{int(self):09d}"
+
+
 def _split(get: Callable[[Any], int | None], part: str) -> Extractor:
     if part == "s":
 
@@ -131,7 +141,7 @@ def _split(get: Callable[[Any], int | None], part: str) -> Extractor:
 
     def nanos(e: Any) -> int | None:
         value = get(e)
-        return None if value is None else value % NS
+        return None if value is None else Padded9(value % NS)
 
     return nanos
 
@@ -381,7 +391,7 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "evt.datetime.s": fixed(_datetime_s),
     "evt.rawtime": fixed(lambda e: e.ts),
     "evt.rawtime.s": fixed(lambda e: e.ts // NS),
-    "evt.rawtime.ns": fixed(lambda e: e.ts % NS),
+    "evt.rawtime.ns": fixed(lambda e: Padded9(e.ts % NS)),
     "evt.reltime": fixed(_reltime),
     "evt.reltime.s": fixed(_split(_reltime, "s")),
     "evt.reltime.ns": fixed(_split(_reltime, "ns")),
