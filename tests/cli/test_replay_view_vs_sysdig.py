@@ -2,7 +2,8 @@
 the same trace: the same events listed (procinfo and untimed metadata events are not shown),
 and the time fields that depend on the stream: evt.reltime from the first timed event,
 evt.deltatime from the previous event the format printed (0 for the first); reltime and the
-.ns parts shown on 9 zero-padded digits, as sysdig prints them."""
+.ns parts shown on 9 zero-padded digits, as sysdig prints them; proc.fdopencount still counting
+the fd a close exit closed, as libsinsp does."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.sysdig import sysdig_output
 _register()
 FORMAT = (
     "%evt.num %evt.reltime %evt.reltime.s %evt.reltime.ns %evt.deltatime %evt.deltatime.s "
-    "%evt.deltatime.ns %evt.rawtime.ns %evt.type %proc.name"
+    "%evt.deltatime.ns %evt.rawtime.ns %evt.type %proc.name %proc.fdopencount"
 )
 
 

@@ -261,6 +261,18 @@ def _ctime_to_pidns(t: Any) -> int | None:
     return int(t.exe_ino_ctime - t.pidns_init_start_ts)
 
 
+def _fdopencount(e: Any) -> int | None:
+    """Open fds of the process. On a close exit libsinsp still counts the fd it closed (it is
+    removed once the event is done with), so this does too."""
+    t = main_thread(e)
+    if t is None:
+        return None
+    count = len(t.fdtable)
+    if e.fd is not None and e.direction == "<" and e.type_name == "close":
+        count += 1
+    return count
+
+
 def _nthreads(e: Any) -> int | None:
     t = e.thread
     table = _table(e)
@@ -382,7 +394,7 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "proc.exe_ino.ctime_duration_pidns_start": fixed(_of_thread(_ctime_to_pidns)),
     "proc.nthreads": fixed(_nthreads),
     "proc.nchilds": fixed(_nchilds),
-    "proc.fdopencount": fixed(_of_process(lambda t: len(t.fdtable))),
+    "proc.fdopencount": fixed(_fdopencount),
     "proc.fdlimit": fixed(_of_process(lambda t: t.fdlimit)),
     "proc.fdusage": fixed(_of_process(_fdusage)),
     "proc.vmsize": fixed(_of_process(lambda t: t.vmsize_kb)),
