@@ -3,7 +3,7 @@ the same trace: the same events listed (procinfo and untimed metadata events are
 and the time fields that depend on the stream: evt.reltime from the first timed event,
 evt.deltatime from the previous event the format printed (0 for the first); reltime and the
 .ns parts shown on 9 zero-padded digits, as sysdig prints them; proc.fdopencount still counting
-the fd a close exit closed, as libsinsp does."""
+the fd a close exit closed, as libsinsp does; evt.category of a generic event from its syscall."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tests.sysdig import sysdig_output
 _register()
 FORMAT = (
     "%evt.num %evt.reltime %evt.reltime.s %evt.reltime.ns %evt.deltatime %evt.deltatime.s "
-    "%evt.deltatime.ns %evt.rawtime.ns %evt.type %proc.name %proc.fdopencount"
+    "%evt.deltatime.ns %evt.rawtime.ns %evt.type %evt.category %proc.name %proc.fdopencount"
 )
 
 

@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lanner.events._syscall_categories import SYSCALL_CATEGORY
 from lanner.events.render import errno_name as _errno_name
-from lanner.events.table import EF_READS_FROM_FD, EF_WRITES_TO_FD, ParamType
+from lanner.events.table import EF_READS_FROM_FD, EF_WRITES_TO_FD, GENERIC_X, ParamType
 from lanner.fields._spec import fixed
 from lanner.fields.evt_args import arg_factory, rawarg_factory, render_args
 from lanner.fields.registry import Extractor, ExtractorFactory
@@ -215,6 +216,9 @@ _FD_CATEGORY = {"f": "file", "d": "file", "4": "net", "6": "net", "u": "ipc", "p
 
 def _category_value(e: Any) -> str:
     cat: str = e.info.category
+    if e.code <= GENERIC_X:
+        # A generic event: the category of its syscall, as libsinsp reports it.
+        cat = SYSCALL_CATEGORY.get(e.type_name, cat)
     if cat.startswith("io_"):
         fd = e.fd
         if fd is None:
