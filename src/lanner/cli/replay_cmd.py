@@ -39,7 +39,7 @@ from lanner.events.table import codes_for_name
 from lanner.rules.errors import ConditionError
 from lanner.rules.loader import default_event_types, default_registry
 from lanner.rules.output import OutputFormatError, compile_output
-from lanner.state.state import State, should_deliver
+from lanner.state.state import OPENING_DUMP_CODES, State, should_deliver
 
 # sysdig's default line, in fields lanner knows.
 DEFAULT_VIEW_FORMAT = (
@@ -237,6 +237,9 @@ def _view(
     state = State()
     enricher = enable_containers(state, cri_socket=None, docker_socket=None).enricher
     write = sys.stdout.write
+    # The metadata events an old capture opens with (its container and user lists, written as
+    # events before the first syscall) feed the state; sysdig does not list them.
+    opening = True
     try:
         if progress is not None:
             progress.start()
@@ -247,6 +250,10 @@ def _view(
             state.note_start(item)
             for event in item:
                 state.process(event)
+                if opening:
+                    if event.code in OPENING_DUMP_CODES:
+                        continue
+                    opening = False
                 if not legacy and event.direction == ">" and not should_deliver(event, False):
                     continue
                 # As sysdig: procinfo events and untimed metadata events feed the state only.

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lanner.events.table import codes_for_name
 from lanner.events.values import AF_INET, AF_INET6, AF_UNIX
 from lanner.state.fds import FdInfo, FdRole, FdTable, FdType, L4Proto
 from lanner.state.parser import StateParser
@@ -77,6 +78,15 @@ _ENTER_ONLY = frozenset(
 _FD_TYPES = {int(t) for t in FdType}
 
 
+# Metadata events some captures open with (their container and user lists, written as events
+# when the capture starts): state only, not part of the event stream's timeline.
+OPENING_DUMP_CODES = frozenset(
+    code
+    for name in ("container", "useradded", "userdeleted", "groupadded", "groupdeleted")
+    for code in codes_for_name(name)
+)
+
+
 class State:
     """Everything the parser maintains. `process(event)` is the per-event entry point."""
 
@@ -110,11 +120,12 @@ class State:
         self.parser.process(event)
 
     def note_start(self, events: Sequence[Any]) -> None:
-        """Remember the stream's first event time from a batch (once; metadata events of old
-        captures carry time 0 and do not count, as in libsinsp)."""
+        """Remember the stream's first event time from a batch (once), as libsinsp: the first
+        timed event, not counting the container and user lists some captures open with
+        (written as events when the capture starts)."""
         if self.start_ts is None:
             for event in events:
-                if event.ts:
+                if event.ts and event.code not in OPENING_DUMP_CODES:
                     self.start_ts = event.ts
                     return
 
