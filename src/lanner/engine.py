@@ -25,6 +25,10 @@ from lanner.state.state import State, should_deliver
 AlertHandler = Callable[[Alert], None]
 
 
+# Fields that read the time of the stream's first event: a selective reader would skip it.
+_STREAM_START_FIELDS = frozenset({"evt.reltime", "evt.reltime.s", "evt.reltime.ns"})
+
+
 class BatchConsumer(Protocol):
     """Another engine reading the same stream (metrics, baselines): it gets each batch after
     the state layer has filled the events' thread/fd/enter slots."""
@@ -98,7 +102,10 @@ class DetectionEngine:
         monitor = self.drop_monitor
         if needed is None or (monitor is not None and monitor.settings.simulate_drops):
             return None
-        codes = set(self.state.parser.needed_codes(unneeded_state_types(self.read_fields())))
+        fields = self.read_fields()
+        if fields is not None and not fields.isdisjoint(_STREAM_START_FIELDS):
+            return None  # evt.reltime counts from the stream's first event, whatever its type
+        codes = set(self.state.parser.needed_codes(unneeded_state_types(fields)))
         for name in needed:
             codes.update(codes_for_name(name))
         if not needed.isdisjoint(SYSCALL_NAMES):

@@ -77,3 +77,25 @@ def test_open_fd_count_agrees_on_close_exits() -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == theirs
     assert any(" close " in line for line in theirs)
+
+
+def test_rule_outputs_count_reltime_from_the_first_event(tmp_path: object) -> None:
+    """In rules mode the reader skips events no rule needs; a rule reading evt.reltime turns
+    that off, so the clock starts at the trace's first event (procinfo here) as in sysdig."""
+    from pathlib import Path
+
+    trace = compat_path("scap", "falco-0.34.1", "cat_write.scap")
+    if shutil.which("sysdig") is None:
+        pytest.skip("sysdig not installed")
+    rules = Path(str(tmp_path)) / "rel.yaml"
+    rules.write_text(
+        "- rule: rel\n  desc: d\n  condition: evt.type=open and evt.dir=<\n"
+        "  output: 'REL %fd.name %evt.reltime'\n  priority: WARNING\n"
+    )
+    result = CliRunner().invoke(app, ["replay", str(trace), "--legacy", "-r", str(rules), "-q"])
+    assert result.exit_code == 0, result.output
+    ours = [line.split("REL ", 1)[1] for line in result.stdout.splitlines() if "REL " in line]
+    theirs = sysdig_output(
+        "-r", str(trace), "-p", "%fd.name %evt.reltime", "evt.type=open and evt.dir=<"
+    ).splitlines()
+    assert ours and ours == theirs
