@@ -99,3 +99,28 @@ def test_rule_outputs_count_reltime_from_the_first_event(tmp_path: object) -> No
         "-r", str(trace), "-p", "%fd.name %evt.reltime", "evt.type=open and evt.dir=<"
     ).splitlines()
     assert ours and ours == theirs
+
+
+EXELINE_TRACES = [
+    ("gpl-sysdig-inspect", "502Error"),
+    ("libs", "curl_google"),
+    ("libs", "single_ipv6_conn"),
+    ("falco-0.34.1", "connect_localhost"),
+    ("falco-psp-8dd4beac", "run_as_user_0_container"),
+]
+
+
+@pytest.mark.parametrize(("folder", "name"), EXELINE_TRACES, ids=[n for _f, n in EXELINE_TRACES])
+def test_exeline_keeps_libsinsp_trailing_space(folder: str, name: str) -> None:
+    """proc.exeline is the exe, a space, then the arguments (so a trailing space without any),
+    as libsinsp builds it. (privileged.scap is left out: its stand-in container thread has no
+    exe in sysdig 0.29, see tests/fields/test_sysdig_agreement.py.)"""
+    trace = compat_path("scap", folder, f"{name}.scap")
+    if shutil.which("sysdig") is None:
+        pytest.skip("sysdig not installed")
+    fmt = "*%evt.num [%proc.exeline]"
+    theirs = sysdig_output("-r", str(trace), "-p", fmt).splitlines()
+    result = CliRunner().invoke(app, ["replay", str(trace), "--legacy", "-p", fmt])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == theirs
+    assert any(line.endswith(" ]") for line in theirs) or name != "run_as_user_0_container"

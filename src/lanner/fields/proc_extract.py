@@ -93,7 +93,8 @@ def cmdline(t: Any) -> str:
 
 
 def _exeline(t: Any) -> str:
-    return f"{t.exe} {_args_text(t)}" if t.args else str(t.exe)
+    # libsinsp writes the exe, a space, then the arguments: a trailing space without arguments.
+    return f"{t.exe} {_args_text(t)}"
 
 
 ThreadReader = Callable[[Any], Any]
