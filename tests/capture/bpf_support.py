@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import pytest
 
 from lanner.capture.ebpf.source import PROBE_OBJECT, ProbeError, ProbeSource, check_environment
 from lanner.events.event import Event
+from lanner.state.selection import STATE_EVENT_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRE_BPF = os.environ.get("LANNER_REQUIRE_BPF", "") == "1"
@@ -84,3 +85,12 @@ def drain(src: ProbeSource, settle: float = 0.1) -> list[Event]:
 def params(event: Event) -> dict[str, object]:
     """All parameters of an event by name (decoded)."""
     return {event.info.params[i].name: event.param(i) for i in range(event.nparams)}
+
+
+@pytest.fixture(scope="module", name="probe")
+def state_probe() -> Iterator[ProbeSource]:
+    """A probe selecting what the state layer needs, shared by a test module's tests (import
+    it into the module: `from tests.capture.bpf_support import state_probe`)."""
+    require_bpf()
+    with ProbeSource(STATE_EVENT_TYPES) as src:
+        yield src

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lanner.capture.ebpf import ProbeSource
 from lanner.capture.procfs import snapshot
-from lanner.state.selection import STATE_EVENT_TYPES
 from lanner.state.state import State
-from tests.capture.bpf_support import collect, drain, require_bpf
+from tests.capture.bpf_support import collect, drain, state_probe
 from tests.enrich.test_pipeline import field
 
+__all__ = ["state_probe"]  # the module-scoped `probe` fixture
 pytestmark = pytest.mark.bpf
 
 PROGRAM = r"""
@@ -88,13 +87,6 @@ def fd_maker(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
     )
     return work / "fdkinds"
-
-
-@pytest.fixture(scope="module")
-def probe() -> Iterator[ProbeSource]:
-    require_bpf()
-    with ProbeSource(STATE_EVENT_TYPES) as src:
-        yield src
 
 
 def test_fd_kinds_and_session_calls_reach_the_state(

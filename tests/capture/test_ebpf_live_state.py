@@ -10,7 +10,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
@@ -19,16 +18,10 @@ from lanner.capture.procfs import snapshot
 from lanner.events.event import Event
 from lanner.state.selection import STATE_EVENT_TYPES
 from lanner.state.state import State
-from tests.capture.bpf_support import collect, drain, require_bpf
+from tests.capture.bpf_support import collect, drain, require_bpf, state_probe
 
+__all__ = ["state_probe"]  # the module-scoped `probe` fixture
 pytestmark = pytest.mark.bpf
-
-
-@pytest.fixture(scope="module")
-def probe() -> Iterator[ProbeSource]:
-    require_bpf()
-    with ProbeSource(STATE_EVENT_TYPES) as src:
-        yield src
 
 
 def _run_through_state(

@@ -5,7 +5,6 @@ binary runs from a lower layer."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,21 +12,13 @@ from lanner.capture.ebpf import ProbeSource
 from lanner.capture.procfs import snapshot
 from lanner.enrich.pipeline import ContainerEnricher
 from lanner.events.event import Event
-from lanner.state.selection import STATE_EVENT_TYPES
 from lanner.state.state import State
-from tests.capture.bpf_support import drain, require_bpf
+from tests.capture.bpf_support import drain, state_probe
 from tests.enrich.fixtures import RunInPod, containerd_cri, cri_pods, run_in_pod
 from tests.enrich.test_pipeline import field
 
-__all__ = ["containerd_cri", "cri_pods", "run_in_pod"]
+__all__ = ["containerd_cri", "cri_pods", "run_in_pod", "state_probe"]
 pytestmark = pytest.mark.bpf
-
-
-@pytest.fixture(scope="module")
-def probe() -> Iterator[ProbeSource]:
-    require_bpf()
-    with ProbeSource(STATE_EVENT_TYPES) as src:
-        yield src
 
 
 def test_a_binary_written_in_the_container_runs_from_the_upper_layer(

@@ -10,6 +10,7 @@ closed, as libsinsp does."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -23,6 +24,18 @@ FORMAT = (
     "%evt.num %evt.reltime %evt.reltime.s %evt.reltime.ns %evt.deltatime %evt.deltatime.s "
     "%evt.deltatime.ns %evt.rawtime.ns %evt.type %evt.category %proc.name"
 )
+
+
+def _listings(trace: Path, fmt: str, *extra: str) -> tuple[list[str], list[str]]:
+    """(lanner's, sysdig's) lines of the viewer with this format and filter."""
+    if shutil.which("sysdig") is None:
+        if IN_CI:
+            pytest.fail("sysdig missing in CI (scripts/install-deps.sh installs it)")
+        pytest.skip("sysdig not installed")
+    theirs = sysdig_output("-r", str(trace), "-p", fmt, *extra).splitlines()
+    result = CliRunner().invoke(app, ["replay", str(trace), "--legacy", "-p", fmt, *extra])
+    assert result.exit_code == 0, result.output
+    return result.stdout.splitlines(), theirs
 
 
 # Every corpus trace sysdig 0.29.3 reads (sample.scap and curl_google_comments.scap are newer
@@ -52,15 +65,8 @@ def test_viewer_lists_what_sysdig_lists_with_the_same_times(
     folder: str, name: str, condition: str
 ) -> None:
     trace = compat_path("scap", folder, f"{name}.scap")
-    if shutil.which("sysdig") is None:
-        if IN_CI:
-            pytest.fail("sysdig missing in CI (scripts/install-deps.sh installs it)")
-        pytest.skip("sysdig not installed")
     extra = [condition] if condition else []
-    theirs = sysdig_output("-r", str(trace), "-p", FORMAT, *extra).splitlines()
-    result = CliRunner().invoke(app, ["replay", str(trace), "--legacy", "-p", FORMAT, *extra])
-    assert result.exit_code == 0, result.output
-    ours = result.stdout.splitlines()
+    ours, theirs = _listings(trace, FORMAT, *extra)
     assert theirs or name.startswith("empty")  # the empty traces list nothing, in both
     assert ours == theirs
 
@@ -69,25 +75,18 @@ def test_open_fd_count_agrees_on_close_exits() -> None:
     """(Not on every trace: after an exec, lanner drops close-on-exec fds as current libsinsp
     does, where sysdig 0.29 kept one in run_as_user_0_container.scap.)"""
     trace = compat_path("scap", "gpl-sysdig-inspect", "502Error.scap")
-    if shutil.which("sysdig") is None:
-        pytest.skip("sysdig not installed")
-    fmt = "%evt.num %evt.type %proc.fdopencount"
-    theirs = sysdig_output("-r", str(trace), "-p", fmt).splitlines()
-    result = CliRunner().invoke(app, ["replay", str(trace), "--legacy", "-p", fmt])
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == theirs
+    ours, theirs = _listings(trace, "%evt.num %evt.type %proc.fdopencount")
+    assert ours == theirs
     assert any(" close " in line for line in theirs)
 
 
-def test_rule_outputs_count_reltime_from_the_first_event(tmp_path: object) -> None:
+def test_rule_outputs_count_reltime_from_the_first_event(tmp_path: Path) -> None:
     """In rules mode the reader skips events no rule needs; a rule reading evt.reltime turns
     that off, so the clock starts at the trace's first event (procinfo here) as in sysdig."""
-    from pathlib import Path
-
     trace = compat_path("scap", "falco-0.34.1", "cat_write.scap")
     if shutil.which("sysdig") is None:
         pytest.skip("sysdig not installed")
-    rules = Path(str(tmp_path)) / "rel.yaml"
+    rules = tmp_path / "rel.yaml"
     rules.write_text(
         "- rule: rel\n  desc: d\n  condition: evt.type=open and evt.dir=<\n"
         "  output: 'REL %fd.name %evt.reltime'\n  priority: WARNING\n"
@@ -116,11 +115,6 @@ def test_exeline_keeps_libsinsp_trailing_space(folder: str, name: str) -> None:
     as libsinsp builds it. (privileged.scap is left out: its stand-in container thread has no
     exe in sysdig 0.29, see tests/fields/test_sysdig_agreement.py.)"""
     trace = compat_path("scap", folder, f"{name}.scap")
-    if shutil.which("sysdig") is None:
-        pytest.skip("sysdig not installed")
-    fmt = "*%evt.num [%proc.exeline]"
-    theirs = sysdig_output("-r", str(trace), "-p", fmt).splitlines()
-    result = CliRunner().invoke(app, ["replay", str(trace), "--legacy", "-p", fmt])
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == theirs
+    ours, theirs = _listings(trace, "*%evt.num [%proc.exeline]")
+    assert ours == theirs
     assert any(line.endswith(" ]") for line in theirs) or name != "run_as_user_0_container"

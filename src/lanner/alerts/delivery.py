@@ -94,14 +94,9 @@ class SinkWorker:
     def wake(self) -> None:
         self._wake.set()
 
-    def stop(self, timeout: float) -> None:
-        """Deliver what is pending for up to ``timeout`` seconds, then stop. What is not
-        delivered by then stays in the spool for the next run."""
-        self.request_stop(time.monotonic() + timeout)
-        self.join()
-
     def request_stop(self, deadline: float) -> None:
-        """Deliver what is pending until ``deadline`` (monotonic), then stop; returns at once."""
+        """Deliver what is pending until ``deadline`` (monotonic), then stop; returns at once.
+        What is not delivered by then stays in the spool for the next run."""
         self._deadline = deadline
         self._stopping.set()
         self._wake.set()

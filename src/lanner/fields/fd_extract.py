@@ -2,8 +2,9 @@
 
 They read ``event.fd`` (the FdInfo the state layer attached) and ``event.fdnum``. Socket ends
 are stored by role (client/server); local/remote follow from which end this process holds.
-The filter-only "either end" fields (fd.ip, fd.port, fd.proto, fd.net) return a tuple of the
-two ends: a comparison holds when any member matches, like the ancestor fields.
+The filter-only "either end" fields (fd.ip, fd.port, fd.proto, fd.net) return the two ends as a
+tuple (a socket not connected yet: the zero address and port); the compiler gives them
+libsinsp's semantics (either end for =, in and the orderings, neither end for !=).
 """
 
 from __future__ import annotations
@@ -262,8 +263,7 @@ def _is_server(e: Any) -> bool | None:
     if fd.type in _CONNECTED_IP_TYPES:
         # A socket not connected yet has the zero server address in libsinsp's table, and
         # that is compared with the interfaces like any other.
-        ipv6 = fd.type in _IPV6_TYPES
-        return is_local_address(e, fd.sip or ("::" if ipv6 else "0.0.0.0"), ipv6)
+        return is_local_address(e, fd.sip or _zero_address(fd.type), fd.type in _IPV6_TYPES)
     return False
 
 
@@ -275,6 +275,11 @@ def _client_end(read: FdReader) -> FdReader:
 def _server_end(read: FdReader) -> FdReader:
     """Server address/port: listening sockets, and connected ones with a known role."""
     return lambda fd: read(fd) if fd.type in _SERVER_IP_TYPES or _connected_ip(fd) else None
+
+
+def _zero_address(kind: int) -> str:
+    """The address libsinsp holds for an end not known yet (a socket not connected)."""
+    return "::" if kind in _IPV6_TYPES else "0.0.0.0"
 
 
 def _raw_ends(port: bool) -> FdReader:
@@ -291,18 +296,10 @@ def _raw_ends(port: bool) -> FdReader:
             return None
         if port:
             return (fd.cport or 0, fd.sport or 0)
-        zero = "::" if kind in _IPV6_TYPES else "0.0.0.0"
+        zero = _zero_address(kind)
         return (fd.cip or zero, fd.sip or zero)
 
     return read
-
-
-def _both(first: FdReader, second: FdReader) -> FdReader:
-    def wrapped(fd: Any) -> tuple[Any, ...] | None:
-        values = tuple(v for v in (first(fd), second(fd)) if v is not None)
-        return values or None
-
-    return wrapped
 
 
 @lru_cache(maxsize=4096)
