@@ -40,7 +40,22 @@ echo data > sub/out.txt
 cat sub/out.txt > /dev/null
 python3 "$1/connect.py" "$2"
 """
-CONNECT = """import socket, sys
+CONNECT = """import os, socket, sys
+here = os.path.dirname(os.path.abspath(__file__))
+listening = socket.socket(socket.AF_UNIX)
+listening.bind(os.path.join(here, "listening.sock"))
+listening.listen()
+for name in ("listening.sock", "missing.sock"):
+    u = socket.socket(socket.AF_UNIX)
+    try:
+        u.connect(os.path.join(here, name))
+    except FileNotFoundError:
+        pass
+    u.close()
+d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+d.connect(("127.0.0.1", 53))
+d.connect(("127.0.0.2", 54))
+d.close()
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"ping")
 s.close()
@@ -169,6 +184,11 @@ def test_with_enter_events_sysdig_finds_every_fd(tmp_path: Path) -> None:
             assert mine[6] == sysdig[6], (mine, sysdig)
             fd_events += 1
     assert fd_events >= 4
+    # Named from the enter's address as libsinsp does: a unix socket by its path, also when
+    # the connect fails; a datagram socket's second connect moves its peer.
+    named = {row[6] for row in ours if row[0] == "connect" and row[3] == "python3"}
+    assert {f"{tmp_path}/listening.sock", f"{tmp_path}/missing.sock"} <= named
+    assert any(name.endswith("->127.0.0.2:54") for name in named), named
     # Enter events are there: as many as the exits of the syscalls that have them.
     assert sum(1 for row in theirs if row[0] == "close") % 2 == 0
 

@@ -1,18 +1,14 @@
-"""fd-side parsers: open*, socket/bind/connect/accept, close, dup, pipes and the single-fd
-creators (eventfd, signalfd, timerfd, inotify, epoll, bpf, userfaultfd, io_uring, memfd,
-pidfd), plus the socket tuple inference read/write events allow (UDP).
-
-Tuples are kept by role: `cip:cport` the client end, `sip:sport` the server end. An event's
-socket tuple is (source -> destination); which end is the client depends on the call.
+"""fd-side parsers: open*, close, dup, fcntl, pipes, socketpair and the single-fd creators
+(eventfd, signalfd, timerfd, inotify, epoll, bpf, userfaultfd, io_uring, memfd, pidfd).
+The socket calls are in sockparsers.py.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from lanner.events.values import AF_INET, AF_INET6, AF_NETLINK, AF_UNIX
-from lanner.state.fds import FdInfo, FdRole, FdType, L4Proto
+from lanner.events.values import AF_UNIX
+from lanner.state.fds import FDTYPE, FdInfo
 from lanner.state.procparsers import ProcParsers, own, pget, ret
 from lanner.state.values import (
     AT_FDCWD,
@@ -22,85 +18,13 @@ from lanner.state.values import (
     as_int,
     as_str,
     concat_path,
-    endpoint_text,
-    is_mapped_ipv4,
-    is_unspecified,
-    unmap_ipv4,
 )
 
 if TYPE_CHECKING:
     from lanner.state.threads import ThreadInfo
 
-EINPROGRESS = 115
 F_DUPFD = 1
 F_DUPFD_CLOEXEC = 26
-IPPROTO_IP, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_RAW = 0, 1, 6, 17, 255
-SOCK_STREAM, SOCK_DGRAM, SOCK_RAW = 1, 2, 3
-# The fd enums' values as plain ints, for the handlers: an enum member lookup costs ~0.1 us,
-# several per event. (IntEnum members and their ints compare and hash alike.)
-_FDTYPE = SimpleNamespace(**{member.name: int(member) for member in FdType})
-_L4 = SimpleNamespace(**{member.name: int(member) for member in L4Proto})
-_ROLE = SimpleNamespace(**{member.name: int(member) for member in FdRole})
-_IP_SOCKS = (_FDTYPE.IPV4_SOCK, _FDTYPE.IPV6_SOCK)
-_SERVER_SOCKS = (_FDTYPE.IPV4_SERVSOCK, _FDTYPE.IPV6_SERVSOCK)
-
-
-def _l4proto(sock_type: int, protocol: int) -> int:
-    raw = sock_type == SOCK_RAW
-    if protocol == IPPROTO_TCP:
-        return L4Proto.RAW if raw else L4Proto.TCP
-    if protocol == IPPROTO_UDP:
-        return L4Proto.RAW if raw else L4Proto.UDP
-    if protocol == IPPROTO_IP:
-        if sock_type & 0xFF == SOCK_STREAM:
-            return L4Proto.TCP
-        if sock_type & 0xFF == SOCK_DGRAM:
-            return L4Proto.UDP
-        return L4Proto.UNKNOWN
-    if protocol == IPPROTO_ICMP:
-        return L4Proto.RAW if raw else L4Proto.ICMP
-    if protocol == IPPROTO_RAW:
-        return L4Proto.RAW
-    return L4Proto.UNKNOWN
-
-
-def socket_name(info: FdInfo) -> str:
-    """fd.name of an IP socket: "cip:cport->sip:sport"."""
-    return f"{endpoint_text(info.cip, info.cport)}->{endpoint_text(info.sip, info.sport)}"
-
-
-def unix_tuple_text(src: int, dst: int, path: str) -> str:
-    return f"{src:x}->{dst:x} {path}"
-
-
-def _sockaddr_text(addr: Any) -> str:
-    """A SOCKADDR parameter as sysdig prints it ("ip:port", or the unix path)."""
-    family = getattr(addr, "family", None)
-    if family in (AF_INET, AF_INET6):
-        return endpoint_text(getattr(addr, "addr", None), getattr(addr, "port", None))
-    if family == AF_UNIX:
-        return as_str(getattr(addr, "path", ""))
-    return ""
-
-
-def _tuple_text(tup: Any) -> str:
-    family = getattr(tup, "family", None)
-    if family in (AF_INET, AF_INET6):
-        src = endpoint_text(getattr(tup, "sip", None), getattr(tup, "sport", None))
-        dst = endpoint_text(getattr(tup, "dip", None), getattr(tup, "dport", None))
-        return f"{src}->{dst}"
-    if family == AF_UNIX:
-        src_ptr, dst_ptr = _unix_pointers(tup)
-        return unix_tuple_text(src_ptr, dst_ptr, as_str(getattr(tup, "path", "")))
-    return ""
-
-
-def _unix_pointers(tup: Any) -> tuple[int, int]:
-    for src_name, dst_name in (("src_ptr", "dst_ptr"), ("src", "dst")):
-        src = getattr(tup, src_name, None)
-        if src is not None:
-            return as_int(src), as_int(getattr(tup, dst_name, 0))
-    return 0, 0
 
 
 def _fd_copy(old: FdInfo, newfd: int, cloexec: bool) -> FdInfo:
@@ -175,7 +99,7 @@ class FdParsers(ProcParsers):
         if fd < 0:
             # A failed open names no fd: fd.num stays -1 (libsinsp), not the error code.
             return
-        info = FdInfo(fd, _FDTYPE.DIRECTORY if flags & O_DIRECTORY else _FDTYPE.FILE_V2)
+        info = FdInfo(fd, FDTYPE.DIRECTORY if flags & O_DIRECTORY else FDTYPE.FILE_V2)
         info.openflags = flags
         info.dev = as_int(own(event, "dev"))
         info.ino = as_int(own(event, "ino"))
@@ -222,7 +146,7 @@ class FdParsers(ProcParsers):
         ino = as_int(own(event, "ino"))
         flags = as_int(own(event, "flags"))
         for name in ("fd1", "fd2"):
-            info = FdInfo(as_int(own(event, name), -1), _FDTYPE.FIFO)
+            info = FdInfo(as_int(own(event, name), -1), FDTYPE.FIFO)
             info.ino = ino
             info.openflags = flags
             self._add(event, thread, info)
@@ -234,7 +158,7 @@ class FdParsers(ProcParsers):
         fd2 = as_int(own(event, "fd2"), -1)
         if fd1 == fd2:
             return
-        first = FdInfo(fd1, _FDTYPE.UNIX_SOCK)
+        first = FdInfo(fd1, FDTYPE.UNIX_SOCK)
         first.family = AF_UNIX
         first.unix_src = as_int(own(event, "source"))
         first.unix_dst = as_int(own(event, "peer"))
@@ -242,28 +166,28 @@ class FdParsers(ProcParsers):
         self._add(event, thread, first)
 
     def on_eventfd_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        self._add_single(event, thread, _FDTYPE.EVENT)
+        self._add_single(event, thread, FDTYPE.EVENT)
 
     def on_signalfd_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        self._add_single(event, thread, _FDTYPE.SIGNALFD)
+        self._add_single(event, thread, FDTYPE.SIGNALFD)
 
     def on_timerfd_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        self._add_single(event, thread, _FDTYPE.TIMERFD)
+        self._add_single(event, thread, FDTYPE.TIMERFD)
 
     def on_inotify_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        self._add_single(event, thread, _FDTYPE.INOTIFY)
+        self._add_single(event, thread, FDTYPE.INOTIFY)
 
     def on_epoll_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        self._add_single(event, thread, _FDTYPE.EVENTPOLL)
+        self._add_single(event, thread, FDTYPE.EVENTPOLL)
 
     def on_bpf_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        self._add_single(event, thread, _FDTYPE.BPF)
+        self._add_single(event, thread, FDTYPE.BPF)
 
     def on_userfaultfd_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        self._add_single(event, thread, _FDTYPE.USERFAULTFD)
+        self._add_single(event, thread, FDTYPE.USERFAULTFD)
 
     def on_io_uring_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        self._add_single(event, thread, _FDTYPE.IOURING)
+        self._add_single(event, thread, FDTYPE.IOURING)
 
     def on_memfd_exit(self, event: Any, thread: ThreadInfo | None) -> None:
         if thread is None:
@@ -271,7 +195,7 @@ class FdParsers(ProcParsers):
         fd = ret(event)
         if fd < 0:
             return
-        info = FdInfo(fd, _FDTYPE.MEMFD, as_str(own(event, "name")))
+        info = FdInfo(fd, FDTYPE.MEMFD, as_str(own(event, "name")))
         info.openflags = as_int(own(event, "flags"))
         self._add(event, thread, info)
 
@@ -282,7 +206,7 @@ class FdParsers(ProcParsers):
         if fd < 0:
             return
         pid = as_int(pget(event, "pid"), -1)
-        info = FdInfo(fd, _FDTYPE.PIDFD, f"/proc/{pid}")
+        info = FdInfo(fd, FDTYPE.PIDFD, f"/proc/{pid}")
         info.openflags = as_int(pget(event, "flags"))
         info.ino = pid  # a pidfd has no inode worth keeping: remember the target pid there
         self._add(event, thread, info)
@@ -292,7 +216,7 @@ class FdParsers(ProcParsers):
             return
         fd = ret(event)
         pidfd = thread.fdtable.fds.get(as_int(pget(event, "pid_fd"), -1))
-        if fd < 0 or pidfd is None or pidfd.type != _FDTYPE.PIDFD:
+        if fd < 0 or pidfd is None or pidfd.type != FDTYPE.PIDFD:
             return
         owner = self.threads.threads.get(pidfd.ino)
         if owner is None:
@@ -300,275 +224,3 @@ class FdParsers(ProcParsers):
         target = owner.fdtable.fds.get(as_int(pget(event, "target_fd"), -1))
         if target is not None:
             self._add(event, thread, target.copy(fd))
-
-    # ---- sockets -------------------------------------------------------------------------
-
-    def _new_socket(self, fd: int, domain: int, sock_type: int, protocol: int) -> FdInfo:
-        info = FdInfo(fd, _FDTYPE.UNKNOWN)
-        info.family = domain
-        info.transport = _L4.UNKNOWN
-        if domain == AF_UNIX:
-            info.type = _FDTYPE.UNIX_SOCK
-        elif domain in (AF_INET, AF_INET6):
-            info.type = _FDTYPE.IPV4_SOCK if domain == AF_INET else _FDTYPE.IPV6_SOCK
-            info.transport = int(_l4proto(sock_type, protocol))
-        elif domain == AF_NETLINK:
-            info.type = _FDTYPE.NETLINK
-        return info
-
-    def on_socket_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        if thread is None:
-            return
-        fd = ret(event)
-        if fd < 0:
-            return
-        domain = as_int(pget(event, "domain"))
-        info = self._new_socket(
-            fd, domain, as_int(pget(event, "type")), as_int(pget(event, "proto"))
-        )
-        self._add(event, thread, info)
-
-    def on_bind_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        info = event.fd
-        if info is None or ret(event) < 0:
-            return
-        addr = own(event, "addr")
-        if addr is None:
-            return
-        family = getattr(addr, "family", None)
-        port = as_int(getattr(addr, "port", 0))
-        ip = getattr(addr, "addr", None)
-        if family in (AF_INET, AF_INET6) and port > 0:
-            if family == AF_INET or is_mapped_ipv4(ip):
-                info.type = _FDTYPE.IPV4_SERVSOCK
-                info.sip = unmap_ipv4(ip)
-            else:
-                info.type = _FDTYPE.IPV6_SERVSOCK
-                info.sip = ip
-            info.sport = port
-            info.role = _ROLE.SERVER
-        info.name = _sockaddr_text(addr)
-
-    def on_connect_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        info = event.fd
-        if thread is None or info is None:
-            return
-        res = ret(event)
-        if res < 0 and res != -EINPROGRESS:
-            return
-        info.connected = True
-        enter = event.enter
-        enter_addr = enter.param_by_name("addr") if enter is not None else None
-        tup = own(event, "tuple")
-        if tup is None:
-            if enter_addr is None:
-                return
-            self._connect_from_addr(info, enter_addr)
-        else:
-            # A known peer is kept (a datagram socket's second connect does not move it)
-            # unless the enter event is missing and the fd's data may be stale, as libsinsp.
-            stale = enter is None
-            self._connect_from_tuple(info, tup, own(event, "addr"), enter_addr, stale)
-        if info.role == _ROLE.NONE:
-            info.role = _ROLE.CLIENT
-
-    def _connect_from_addr(self, info: FdInfo, addr: Any) -> None:
-        family = getattr(addr, "family", None)
-        if family in (AF_INET, AF_INET6):
-            ip = getattr(addr, "addr", None)
-            if family == AF_INET or is_mapped_ipv4(ip):
-                info.type = _FDTYPE.IPV4_SOCK
-                ip = unmap_ipv4(ip)
-            else:
-                info.type = _FDTYPE.IPV6_SOCK
-            info.sip = ip
-            info.sport = as_int(getattr(addr, "port", 0))
-        else:
-            info.name = _sockaddr_text(addr)
-
-    def _connect_from_tuple(
-        self, info: FdInfo, tup: Any, exit_addr: Any, enter_addr: Any, overwrite_dest: bool
-    ) -> None:
-        family = getattr(tup, "family", None)
-        if family in (AF_INET, AF_INET6):
-            dip, dport = tup.dip, tup.dport
-            # Prefer the address the caller passed unless the kernel reported another peer
-            # (defeats a user-space swap of the sockaddr between enter and exit).
-            if exit_addr is not None and enter_addr is not None:
-                same = getattr(exit_addr, "addr", None) == dip and (
-                    getattr(exit_addr, "port", None) == dport
-                )
-                if same:
-                    dip = getattr(enter_addr, "addr", dip)
-                    dport = getattr(enter_addr, "port", dport)
-            sip = tup.sip
-            if family == AF_INET6 and is_mapped_ipv4(sip) and is_mapped_ipv4(dip):
-                family = AF_INET
-                sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
-            info.type = _FDTYPE.IPV4_SOCK if family == AF_INET else _FDTYPE.IPV6_SOCK
-            changed = self._set_endpoints(
-                info, sip, tup.sport, dip, dport, overwrite_dest=overwrite_dest
-            )
-            if changed and info.role == _ROLE.SERVER and info.transport == _L4.UDP:
-                self._swap(info)
-            info.name = socket_name(info)
-        elif family == AF_UNIX:
-            if info.type != _FDTYPE.UNIX_SOCK:
-                return
-            path = as_str(getattr(tup, "path", ""))
-            same = exit_addr is not None and as_str(getattr(exit_addr, "path", "")) == path
-            if same and enter_addr is not None:
-                path = as_str(getattr(enter_addr, "path", path))
-            info.unix_src, info.unix_dst = _unix_pointers(tup)
-            info.name = unix_tuple_text(info.unix_src, info.unix_dst, path)
-
-    @staticmethod
-    def _set_endpoints(
-        info: FdInfo,
-        cip: str | None,
-        cport: int | None,
-        sip: str | None,
-        sport: int | None,
-        *,
-        overwrite_dest: bool = False,
-    ) -> bool:
-        """Store (source -> destination) as (client -> server); False if nothing changed
-        (the same tuple in either direction counts as unchanged). A known destination is
-        only replaced by connect (overwrite_dest), not by a datagram's tuple."""
-        current = (info.cip, info.cport, info.sip, info.sport)
-        if info.type in _IP_SOCKS and current in {
-            (cip, cport, sip, sport),
-            (sip, sport, cip, cport),
-        }:
-            return False
-        if not overwrite_dest:
-            if not is_unspecified(info.sip):
-                sip = info.sip
-            if info.sport:
-                sport = info.sport
-        info.cip, info.cport, info.sip, info.sport = cip, cport, sip, sport
-        return (cip, cport, sip, sport) != current
-
-    @staticmethod
-    def _swap(info: FdInfo) -> None:
-        info.cip, info.cport, info.sip, info.sport = info.sip, info.sport, info.cip, info.cport
-
-    def on_accept_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        if thread is None:
-            return
-        fd = ret(event)
-        if fd < 0:
-            return
-        thread.last_fd = fd
-        event.fdnum = fd
-        tup = own(event, "tuple")
-        if tup is None:
-            return
-        family = getattr(tup, "family", None)
-        info = FdInfo(fd, _FDTYPE.UNKNOWN)
-        info.family = family or 0
-        if family in (AF_INET, AF_INET6):
-            sip, dip = tup.sip, tup.dip
-            if family == AF_INET6 and is_mapped_ipv4(sip) and is_mapped_ipv4(dip):
-                family = AF_INET
-                sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
-            info.type = _FDTYPE.IPV4_SOCK if family == AF_INET else _FDTYPE.IPV6_SOCK
-            info.transport = _L4.TCP
-            info.cip, info.cport, info.sip, info.sport = sip, tup.sport, dip, tup.dport
-            info.name = socket_name(info)
-        elif family == AF_UNIX:
-            info.type = _FDTYPE.UNIX_SOCK
-            info.unix_src, info.unix_dst = _unix_pointers(tup)
-            info.name = _tuple_text(tup)
-        else:
-            return
-        info.role = _ROLE.SERVER
-        info.connected = True
-        self._add(event, thread, info)
-
-    # ---- reads and writes: UDP tuple inference -------------------------------------------
-
-    def on_read_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        self._rw_exit(event, thread, incoming=True)
-
-    def on_write_exit(self, event: Any, thread: ThreadInfo | None) -> None:
-        kind = event.info.name
-        if event.fd is None and thread is not None and kind in ("send", "sendto", "sendmsg"):
-            self._infer_socket(event, thread)
-        self._rw_exit(event, thread, incoming=False)
-
-    def _infer_socket(self, event: Any, thread: ThreadInfo) -> None:
-        """A send* on an fd we never saw created: assume a UDP socket (libsinsp does the same),
-        but only when the exit event itself carries the tuple."""
-        if ret(event) < 0 or event.fdnum is None or event.fdnum < 0:
-            return
-        tup = own(event, "tuple")
-        family = getattr(tup, "family", None)
-        if family in (AF_INET, AF_INET6):
-            info = self._new_socket(event.fdnum, family, SOCK_DGRAM, IPPROTO_UDP)
-            self._add(event, thread, info)
-
-    def _rw_exit(self, event: Any, thread: ThreadInfo | None, incoming: bool) -> None:
-        info = event.fd
-        if info is None or thread is None or ret(event) < 0:
-            return
-        if info.type in _IP_SOCKS:
-            info.connected = True
-            # A named TCP socket keeps its tuple: no need to decode the event's.
-            if info.name and info.transport == _L4.TCP:
-                return
-        tup = pget(event, "tuple")
-        if tup is None:
-            return
-        if not self._update_from_tuple(info, tup):
-            return
-        if info.type in _IP_SOCKS:
-            if info.role == _ROLE.NONE:
-                info.role = int(self._guess_role(thread, info, incoming))
-            if (incoming and info.role == _ROLE.CLIENT) or (
-                not incoming and info.role == _ROLE.SERVER
-            ):
-                self._swap(info)
-            info.name = socket_name(info)
-        else:
-            info.name = _tuple_text(tup)
-
-    def _update_from_tuple(self, info: FdInfo, tup: Any) -> bool:
-        family = getattr(tup, "family", None)
-        if family == AF_UNIX:
-            info.type = _FDTYPE.UNIX_SOCK
-            info.unix_src, info.unix_dst = _unix_pointers(tup)
-            info.name = as_str(getattr(tup, "path", ""))
-            return True
-        if family not in (AF_INET, AF_INET6):
-            return False
-        sip, dip = tup.sip, tup.dip
-        if family == AF_INET6 and is_mapped_ipv4(sip) and is_mapped_ipv4(dip):
-            family = AF_INET
-            sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
-        if info.type in _SERVER_SOCKS:
-            # A listener's own address is not a peer: start the tuple afresh.
-            info.cip = info.cport = info.sip = info.sport = None
-        info.type = _FDTYPE.IPV4_SOCK if family == AF_INET else _FDTYPE.IPV6_SOCK
-        if is_unspecified(sip):
-            sip = self.state.local_address_for(dip, family == AF_INET6) or sip
-        if not self._set_endpoints(info, sip, tup.sport, dip, tup.dport):
-            return False
-        if info.transport in (_L4.UNKNOWN, _L4.NA):
-            info.transport = _L4.UDP
-        return True
-
-    @staticmethod
-    def _guess_role(thread: ThreadInfo, info: FdInfo, incoming: bool) -> FdRole:
-        """libsinsp's guess: a process bound to the tuple's destination port is its server,
-        otherwise its client; when that port is also one of its client ports, a read
-        suggests a server and a write a client."""
-        port = info.sport
-        fds = thread.fdtable.fds.values()
-        bound = any(f.type in _SERVER_SOCKS and f.sport == port for f in fds)
-        if not bound:
-            return FdRole.CLIENT
-        uses_as_client = any(f.type in _IP_SOCKS and f.cport == info.cport for f in fds)
-        if not uses_as_client:
-            return FdRole.SERVER
-        return FdRole.SERVER if incoming else FdRole.CLIENT

@@ -20,7 +20,7 @@ from lanner.events.table import (
     codes_for_name,
     event_info,
 )
-from lanner.state.fdparsers import FdParsers
+from lanner.state.sockparsers import SocketParsers
 from lanner.state.threads import ThreadInfo, make_unknown_thread
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def _first_fd_param(info: Any, skip_res: bool) -> int | None:
     return None
 
 
-class StateParser(FdParsers):
+class StateParser(SocketParsers):
     """Feeds events into a State. Use `State.process(event)`; this class holds the dispatch."""
 
     def __init__(self, state: State) -> None:
@@ -172,6 +172,7 @@ class StateParser(FdParsers):
         }
         table: dict[tuple[str, str], Handler] = {(name, "<"): h for name, h in exits.items()}
         table[("procexit", ">")] = self.on_procexit
+        table[("connect", ">")] = self.on_connect_enter
         table[("container", ">")] = self.on_container_event
         return table
 
