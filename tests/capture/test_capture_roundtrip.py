@@ -15,6 +15,7 @@ What differs, by design (docs/performance.md "Live capture" lists it):
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -60,7 +61,12 @@ s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"ping")
 s.close()
 """
-FIELDS = ("evt.type", "thread.tid", "proc.pid", "proc.name", "proc.cmdline", "evt.res", "fd.name")
+FIELDS = (
+    "evt.type", "thread.tid", "proc.pid", "proc.name", "proc.cmdline", "evt.res", "fd.name",
+    "evt.dir", "fd.num", "proc.ppid", "evt.args",
+)  # fmt: skip
+FD_ARGS = re.compile(r"\b(?:res|fd|fd1|fd2|newfd|oldfd)=(\d+)")
+FRESH_FD_CALLS = {"open", "openat", "openat2", "creat", "socket", "accept", "pipe", "eventfd"}
 FD_FROM_EXIT = {"open", "openat", "openat2", "creat"}
 SEP = "\x1f"
 
@@ -84,6 +90,33 @@ def _rows(command: list[str]) -> list[list[str]]:
             [*command, "-p", fmt], capture_output=True, text=True, check=True
         ).stdout
     return [line.split(SEP) for line in text.splitlines() if line]
+
+
+def _sysdig_may_be_stale(rows: list[list[str]], known: frozenset[str]) -> list[bool]:
+    """For each of our rows: whether sysdig's name for its fd may be stale. sysdig 0.29.3
+    skips the events newer than its table (dup2, dup3, pipe2, accept4...), so an fd number such
+    an event made or replaced keeps, in sysdig's table, its older meaning -- in that process, in
+    the children it forks, and in the copies fcntl(F_DUPFD) or dup makes of it -- until a call
+    sysdig knows makes a fresh fd with that number. (CI's `python3` is pyenv's bash shim, whose
+    redirections do just that.)"""
+    tainted: dict[str, set[str]] = {}
+    enter_fd: dict[str, str] = {}
+    flags = []
+    for etype, tid, pid, _name, _cmd, res, _fdname, direction, fdnum, ppid, args in rows:
+        fds = tainted.get(pid)
+        if fds is None:
+            fds = tainted[pid] = set(tainted.get(ppid, ()))
+        if etype not in known:
+            fds.update(FD_ARGS.findall(args))
+            fds.add(fdnum)
+        elif direction == ">":
+            enter_fd[tid] = fdnum
+        elif etype in ("fcntl", "dup") and enter_fd.get(tid) in fds:
+            fds.add(fdnum)
+        elif etype in FRESH_FD_CALLS and res == "SUCCESS":
+            fds.discard(fdnum)
+        flags.append(fdnum in fds)
+    return flags
 
 
 def _listener() -> tuple[socket.socket, list[bytes]]:
@@ -175,12 +208,15 @@ def test_with_enter_events_sysdig_finds_every_fd(tmp_path: Path) -> None:
     ours = _rows([sys.executable, "-m", "lanner", "replay", str(out), "--legacy"])
     theirs = _rows(["sysdig", "-r", str(out)])
     known = _sysdig_event_names()
-    comparable = [row for row in ours if row[0] in known]
+    stale = _sysdig_may_be_stale(ours, known)
+    comparable = [(row, flag) for row, flag in zip(ours, stale, strict=True) if row[0] in known]
     assert len(comparable) == len(theirs), "event counts differ"
     fd_events = 0
-    for mine, sysdig in zip(comparable, theirs, strict=True):
+    for (mine, maybe_stale), sysdig in zip(comparable, theirs, strict=True):
         assert mine[:6] == sysdig[:6], (mine, sysdig)
-        if mine[0] in ("close", "write", "read", "connect") and sysdig[6] not in ("", "<NA>"):
+        if maybe_stale or sysdig[6] in ("", "<NA>"):
+            continue
+        if mine[0] in ("close", "write", "read", "connect"):
             assert mine[6] == sysdig[6], (mine, sysdig)
             fd_events += 1
     assert fd_events >= 4
