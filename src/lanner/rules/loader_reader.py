@@ -7,11 +7,9 @@ Messages whose wording Falco's regression tests assert are kept word for word.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from lanner.fields.registry import FieldRegistry
 from lanner.rules.exceptions import (
     EXCEPTION_KEYS_ORDER,
     ExceptionSpec,
@@ -30,12 +28,12 @@ from lanner.rules.loader_items import (
     MacroInfo,
     RequiredPlugin,
     RuleInfo,
-    location,
     yaml_scalar_text,
 )
-from lanner.rules.results import ItemType, LoadCode, LoadMessage, Location, RuleLoadError
+from lanner.rules.loader_keys import ItemReader, validate_error, yaml_error
+from lanner.rules.results import ItemType, LoadCode, Location
 from lanner.rules.ruleset import Priority
-from lanner.rules.yamlio import Mark, MarkedList, MarkedMap, scalar_bool, scalar_int
+from lanner.rules.yamlio import MarkedList, MarkedMap, scalar_int
 
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
 _MACRO_NAME = re.compile(r"^[a-zA-Z]+[a-zA-Z0-9_]*$")
@@ -76,43 +74,8 @@ class Collector:
         return self.counter
 
 
-def _error(code: LoadCode, message: str, *locations: Location) -> RuleLoadError:
-    return RuleLoadError(LoadMessage(code, message, tuple(locations)))
-
-
-def _yaml_error(message: str, *locations: Location) -> RuleLoadError:
-    return _error(LoadCode.LOAD_ERR_YAML_VALIDATE, message, *locations)
-
-
-def _validate_error(message: str, *locations: Location) -> RuleLoadError:
-    return _error(LoadCode.LOAD_ERR_VALIDATE, message, *locations)
-
-
-class FileReader:
+class FileReader(ItemReader):
     """Reads the items of one file into a :class:`Collector`."""
-
-    def __init__(
-        self,
-        collector: Collector,
-        file: str,
-        *,
-        registry: FieldRegistry,
-        sources: Collection[str],
-        engine_version: Version,
-        warn: Callable[[LoadMessage], None],
-    ) -> None:
-        self.collector = collector
-        self.file = file
-        self.registry = registry
-        self.sources = sources
-        self.engine_version = engine_version
-        self.warn = warn
-
-    def _warn(self, code: LoadCode, message: str, *locations: Location) -> None:
-        self.warn(LoadMessage(code, message, tuple(locations)))
-
-    def _loc(self, item_type: ItemType, name: str, mark: Mark | None) -> Location:
-        return location(item_type, name, self.file, mark)
 
     # documents and items ---------------------------------------------------------------
 
@@ -122,15 +85,15 @@ class FileReader:
             if document is None:
                 continue
             if not isinstance(document, MarkedList | MarkedMap):
-                raise _yaml_error("Rules content is not yaml", content)
+                raise yaml_error("Rules content is not yaml", content)
             if not isinstance(document, MarkedList):
-                raise _yaml_error("Rules content is not yaml array of objects", content)
+                raise yaml_error("Rules content is not yaml array of objects", content)
             for position, item in enumerate(document):
                 if item is None:
                     continue
                 mark = document.item_mark(position)
                 if not isinstance(item, MarkedMap):
-                    raise _yaml_error(
+                    raise yaml_error(
                         "Unexpected element type. Each element should be a yaml associative array.",
                         self._loc(ItemType.CONTENT_ITEM, "", mark),
                     )
@@ -154,114 +117,6 @@ class FileReader:
                 self._loc(ItemType.CONTENT_ITEM, "", item.mark),
             )
 
-    # helpers ----------------------------------------------------------------------------
-
-    def _name(self, item: MarkedMap, key: str, item_type: ItemType) -> tuple[str, Location]:
-        value = item[key]
-        where = self._loc(item_type, "", item.mark)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise _yaml_error(f"Mapping for key '{key}' is empty", where)
-        if not isinstance(value, str):
-            raise _yaml_error(f"Value for key '{key}' must be a string", where)
-        return value, self._loc(item_type, value, item.mark)
-
-    def _required(self, item: MarkedMap, key: str, where: Location) -> Any:
-        if key not in item or item[key] is None:
-            raise _yaml_error(f"Item has no mapping for key '{key}'", where)
-        return item[key]
-
-    def _string(self, item: MarkedMap, key: str, where: Location) -> str:
-        value = item[key]
-        if isinstance(value, MarkedMap | MarkedList):
-            raise _yaml_error(f"Value for key '{key}' must be a string", where)
-        return yaml_scalar_text(value)
-
-    def _bool(self, item: MarkedMap, key: str, where: Location) -> bool:
-        value = scalar_bool(item[key])
-        if value is None:
-            raise _yaml_error(f"Value for key '{key}' must be a boolean (true or false)", where)
-        return value
-
-    def _string_list(self, item: MarkedMap, key: str, where: Location) -> list[str]:
-        value = item[key]
-        if value is None:
-            return []
-        if not isinstance(value, MarkedList):
-            raise _yaml_error(f"Value for key '{key}' must be a sequence", where)
-        result = []
-        for entry in value:
-            if isinstance(entry, MarkedMap | MarkedList):
-                raise _yaml_error(f"Entries of key '{key}' must be strings", where)
-            result.append(yaml_scalar_text(entry))
-        return result
-
-    def _unknown_keys(self, item: MarkedMap, known: frozenset[str], where: Location) -> None:
-        for key in item:
-            if key not in known:
-                self._warn(LoadCode.LOAD_UNKNOWN_KEY, f"Unknown key '{key}'", where)
-
-    def _override(
-        self,
-        item: MarkedMap,
-        where: Location,
-        allowed_append: frozenset[str],
-        allowed_replace: frozenset[str],
-    ) -> dict[str, str] | None:
-        """The ``override`` map checked against the item's keys; None without override."""
-        has_append = "append" in item and scalar_bool(item["append"]) is True
-        if "override" not in item:
-            return None
-        if has_append:
-            raise _yaml_error("Keys 'override' and 'append: true' cannot be used together.", where)
-        raw = item["override"]
-        if not isinstance(raw, MarkedMap):
-            raise _yaml_error(
-                "Value for key 'override' must be a map of key: append|replace", where
-            )
-        overrides: dict[str, str] = {}
-        for key, mode in raw.items():
-            mode_text = yaml_scalar_text(mode)
-            if mode_text not in ("append", "replace"):
-                raise _yaml_error(
-                    f"Key '{key}' has an invalid override value '{mode_text}': "
-                    "expected 'append' or 'replace'",
-                    where,
-                )
-            if mode_text == "append" and key not in allowed_append:
-                raise _yaml_error(
-                    f"Key '{key}' cannot be appended to, use 'replace' instead", where
-                )
-            if mode_text == "replace" and key not in allowed_replace:
-                raise _yaml_error(f"Key '{key}' cannot be replaced", where)
-            if key not in item:
-                raise _yaml_error(
-                    f"An {mode_text} override for '{key}' was specified but '{key}' is not defined",
-                    where,
-                )
-            overrides[str(key)] = mode_text
-        for key in item:
-            if key in (allowed_append | allowed_replace) and key not in overrides:
-                raise _yaml_error(
-                    f"Unexpected key '{key}': no corresponding entry under 'override' is defined.",
-                    where,
-                )
-        return overrides
-
-    def _legacy_append(self, item: MarkedMap, where: Location) -> bool:
-        if "append" not in item:
-            return False
-        value = self._bool(item, "append", where)
-        if value:
-            self._warn(
-                LoadCode.LOAD_DEPRECATED_ITEM,
-                "'append' key is deprecated. Add an 'append' entry (e.g. 'condition: append') "
-                "under 'override' instead.",
-                where,
-            )
-        return value
-
-    # required versions ------------------------------------------------------------------
-
     def _read_engine_version(self, item: MarkedMap) -> None:
         value = item["required_engine_version"]
         where = self._loc(ItemType.ENGINE_VERSION, "", item.mark)
@@ -272,14 +127,14 @@ class FileReader:
             text = yaml_scalar_text(value)
             parsed = parse_semver(text)
             if parsed is None:
-                raise _yaml_error(
+                raise yaml_error(
                     f"Unable to parse engine version '{text}' as a semver string. Expected "
                     '"x.y.z" semver format.',
                     where,
                 )
             required = parsed
         if not compatible(self.engine_version, required):
-            raise _validate_error(
+            raise validate_error(
                 f"Rules require engine version {version_text(required)}, but engine version "
                 f"is {version_text(self.engine_version)}",
                 where,
@@ -292,18 +147,18 @@ class FileReader:
         value = item["required_plugin_versions"]
         where = self._loc(ItemType.PLUGIN_VERSIONS, "", item.mark)
         if not isinstance(value, MarkedList):
-            raise _yaml_error("Value for key 'required_plugin_versions' must be a sequence", where)
+            raise yaml_error("Value for key 'required_plugin_versions' must be a sequence", where)
         for entry in value:
             if not isinstance(entry, MarkedMap):
-                raise _yaml_error("Each required plugin must be a map of name and version", where)
+                raise yaml_error("Each required plugin must be a map of name and version", where)
             entry_where = self._loc(ItemType.PLUGIN_VERSION_ENTRY, "", entry.mark)
             name = self._string(entry, "name", entry_where) if "name" in entry else ""
             if not name:
-                raise _yaml_error("Item has no mapping for key 'name'", entry_where)
+                raise yaml_error("Item has no mapping for key 'name'", entry_where)
             entry_where = self._loc(ItemType.PLUGIN_VERSION_ENTRY, name, entry.mark)
             version = yaml_scalar_text(self._required(entry, "version", entry_where))
             if parse_semver(version) is None:
-                raise _yaml_error(
+                raise yaml_error(
                     f"Unable to parse plugin version '{version}' as a semver string. Expected "
                     '"x.y.z" semver format.',
                     entry_where,
@@ -311,7 +166,7 @@ class FileReader:
             alternatives = []
             for alt in entry.get("alternatives") or []:
                 if not isinstance(alt, MarkedMap) or "name" not in alt or "version" not in alt:
-                    raise _yaml_error("Each alternative needs a name and a version", entry_where)
+                    raise yaml_error("Each alternative needs a name and a version", entry_where)
                 alternatives.append(
                     (yaml_scalar_text(alt["name"]), yaml_scalar_text(alt["version"]))
                 )
@@ -335,7 +190,7 @@ class FileReader:
         previous = self.collector.lists.get(name)
         mode = "append" if append else (overrides or {}).get("items")
         if mode is not None and previous is None:
-            raise _validate_error(
+            raise validate_error(
                 f"List has '{mode}' key or an {mode} override but no list by that name already "
                 "exists",
                 where,
@@ -378,7 +233,7 @@ class FileReader:
         previous = self.collector.macros.get(name)
         mode = "append" if append else (overrides or {}).get("condition")
         if mode is not None and previous is None:
-            raise _validate_error(
+            raise validate_error(
                 f"Macro has '{mode}' key or an {mode} override but no macro by that name "
                 "already exists",
                 where,
@@ -404,18 +259,18 @@ class FileReader:
         if overrides is not None:
             if previous is None:
                 mode = "append" if "append" in overrides.values() else "replace"
-                raise _validate_error(
+                raise validate_error(
                     f"Rule has an {mode} override but no rule by that name already exists", where
                 )
             self._override_rule(previous, item, overrides, where)
             return
         if append:
             if "condition" not in item and "exceptions" not in item:
-                raise _validate_error(
+                raise validate_error(
                     "Appended rule must have exceptions or condition property", where
                 )
             if previous is None:
-                raise _validate_error(
+                raise validate_error(
                     "Rule has 'append' key but no rule by that name already exists", where
                 )
             if "condition" in item:
@@ -426,7 +281,7 @@ class FileReader:
         keys = set(item) - {"rule"}
         if keys == {"enabled"}:
             if previous is None:
-                raise _validate_error(
+                raise validate_error(
                     "Rule has 'enabled' key but no rule by that name already exists", where
                 )
             previous.enabled = self._bool(item, "enabled", where)
@@ -442,7 +297,7 @@ class FileReader:
         text = self._string(item, "priority", where)
         priority = Priority.parse(text)
         if priority is None:
-            raise _yaml_error(f"Invalid priority level: {text}", where)
+            raise yaml_error(f"Invalid priority level: {text}", where)
         return priority
 
     def _define_rule(
@@ -457,7 +312,7 @@ class FileReader:
             and "source" in item
             and previous.source != source
         ):
-            raise _validate_error("Rule has been re-defined with a different source", where)
+            raise validate_error("Rule has been re-defined with a different source", where)
         info = RuleInfo(
             name=name,
             location=where,
@@ -495,7 +350,7 @@ class FileReader:
     def _int(self, item: MarkedMap, key: str, where: Location) -> int:
         value = scalar_int(item[key])
         if value is None:
-            raise _yaml_error(f"Value for key '{key}' must be an integer", where)
+            raise yaml_error(f"Value for key '{key}' must be an integer", where)
         return value
 
     def _override_rule(
@@ -541,24 +396,24 @@ class FileReader:
         if raw is None:
             return []
         if not isinstance(raw, MarkedList):
-            raise _yaml_error("Rule exceptions must be a sequence", where)
+            raise yaml_error("Rule exceptions must be a sequence", where)
         specs = []
         for position, entry in enumerate(raw):
             mark = raw.item_mark(position)
             if not isinstance(entry, MarkedMap):
-                raise _yaml_error(
+                raise yaml_error(
                     "Rule exception must be a map", where, self._loc(ItemType.EXCEPTION, "", mark)
                 )
             ex_where = self._loc(ItemType.EXCEPTION, "", mark)
             if "name" not in entry or entry["name"] is None:
-                raise _yaml_error("Item has no mapping for key 'name'", where, ex_where)
+                raise yaml_error("Item has no mapping for key 'name'", where, ex_where)
             name = yaml_scalar_text(entry["name"])
             ex_where = self._loc(ItemType.EXCEPTION, name, mark)
             for key in entry:
                 if key not in EXCEPTION_KEYS:
                     self._warn(LoadCode.LOAD_UNKNOWN_KEY, f"Unknown key '{key}'", where, ex_where)
             if new_rule and ("fields" not in entry or entry["fields"] is None):
-                raise _yaml_error("Item has no mapping for key 'fields'", where, ex_where)
+                raise yaml_error("Item has no mapping for key 'fields'", where, ex_where)
             spec = ExceptionSpec(name, line=mark.line, col=mark.col, offset=mark.offset)
             for key in EXCEPTION_KEYS_ORDER:
                 if key in entry and entry[key] is not None:
@@ -569,12 +424,12 @@ class FileReader:
     def _exception_part(self, value: Any, key: str, where: Location, ex_where: Location) -> Any:
         if key == "values":
             if not isinstance(value, MarkedList):
-                raise _yaml_error("Rule exception values must be a sequence", where, ex_where)
+                raise yaml_error("Rule exception values must be a sequence", where, ex_where)
             return [_plain(entry) for entry in value]
         if isinstance(value, MarkedList):
             return [yaml_scalar_text(entry) for entry in value]
         if isinstance(value, MarkedMap):
-            raise _yaml_error(f"Rule exception {key} must be a string or a list", where, ex_where)
+            raise yaml_error(f"Rule exception {key} must be a string or a list", where, ex_where)
         return yaml_scalar_text(value)
 
     def _exception_location(self, rule_where: Location, spec: ExceptionSpec) -> Location:
@@ -586,7 +441,7 @@ class FileReader:
         try:
             validate_exception(spec, self.registry)
         except ExceptionSpecError as exc:
-            raise _validate_error(str(exc), where, self._exception_location(where, spec)) from None
+            raise validate_error(str(exc), where, self._exception_location(where, spec)) from None
 
     def _append_exceptions(
         self, rule: RuleInfo, specs: list[ExceptionSpec], where: Location
@@ -597,13 +452,13 @@ class FileReader:
             ex_where = self._exception_location(where, spec)
             if current is not None:
                 if spec.fields is not None:
-                    raise _validate_error(
+                    raise validate_error(
                         "Can not append exception fields to existing exception, only values",
                         where,
                         ex_where,
                     )
                 if spec.comps is not None:
-                    raise _validate_error(
+                    raise validate_error(
                         "Can not append exception comps to existing exception, only values",
                         where,
                         ex_where,
@@ -611,7 +466,7 @@ class FileReader:
                 current.values = current.values + spec.values
                 continue
             if spec.fields is None:
-                raise _validate_error(
+                raise validate_error(
                     "Rule exception must have fields property with a list of fields",
                     where,
                     ex_where,
