@@ -116,3 +116,52 @@ def test_falco_legacy_rules_file_key_is_read(tmp_path: Path) -> None:
     both = tmp_path / "both.yaml"
     both.write_text("rules_file: [/a.yaml]\nrules_files: [/b.yaml]\n")
     assert load_config(both)["rules_files"] == ["/b.yaml"]
+    # and on the command line, as Falco's `-o rules_file=...`
+    assert load_config(None, ["rules_file=/c.yaml"])["rules_files"] == ["/c.yaml"]
+
+
+def test_unknown_settings_are_named_with_the_nearest_known_one(tmp_path: Path) -> None:
+    """A typo in lanner.yaml or -o would otherwise be ignored without a word."""
+    path = tmp_path / "lanner.yaml"
+    path.write_text(
+        "json_ouput: true\n"
+        "file_output: {enabled: false, filname: /tmp/x}\n"
+        "http_output: {headers: {X-Token: abc}}\n"  # free-form maps are not checked
+        "alerts: {rate_limit: {rules: {Some rule: 2}}}\n"
+        "static_fields: {cluster: prod}\n"
+        "rules: [{disable: {tag: network}}]\n"
+        "zzzz: 1\n"
+    )
+    notes: list[str] = []
+    config = load_config(path, ["priority=warning", "stdout_output.enabeld=false"], notes)
+    assert notes == [
+        f"{path}: unknown setting 'json_ouput' (did you mean 'json_output'?)",
+        f"{path}: unknown setting 'file_output.filname' (did you mean 'file_output.filename'?)",
+        f"{path}: unknown setting 'zzzz'",
+        "-o stdout_output.enabeld: unknown setting 'stdout_output.enabeld'"
+        " (did you mean 'stdout_output.enabled'?)",
+    ]
+    assert config["json_output"] is False  # the typo set nothing
+
+
+def test_falco_only_settings_are_listed_once(tmp_path: Path) -> None:
+    """A falco.yaml brought over loads; its settings lanner has no use for are listed in one
+    line, not reported as typos."""
+    path = tmp_path / "falco.yaml"
+    path.write_text(
+        "rules_file: [/etc/falco/falco_rules.yaml]\n"
+        "log_level: info\n"
+        "grpc: {enabled: false}\n"
+        "webserver: {enabled: true, listen_port: 8765, ssl_enabled: false}\n"
+        "metrics: {enabled: true, interval: 1h}\n"
+        "engine: {kind: modern_ebpf}\n"
+    )
+    notes: list[str] = []
+    load_config(path, [], notes)
+    assert notes == [
+        f"{path}: Falco settings lanner does not use: log_level, grpc, webserver.ssl_enabled, "
+        "metrics.interval, engine.kind"
+    ]
+    notes.clear()
+    load_config(None, ["json_output=true", "alerts.fold.enabled=true"], notes)
+    assert notes == []

@@ -8,6 +8,7 @@ Keys follow Falco's names so a user's habits carry over (``json_output``, ``prio
 from __future__ import annotations
 
 import copy
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -48,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
         "dashboard_url": "",
         "minimum_priority": "debug",
         "output_format": "all",
+        "username": "",
+        "icon_url": "",
+        "channel": "",
     },
     "nats_output": {"enabled": False, "servers": [], "subject": "lanner.alerts"},
     # Delivery (lanner's own): spool, retries, noise control. docs/alerts.md describes them.
@@ -97,8 +101,78 @@ APPEND = -1  # a key path step written `[]`: a new item at the end of the list
 _ENV_RE = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+# Falco's settings lanner reads nothing from (engine drivers, plugins, gRPC, its own logging...):
+# a falco.yaml brought over loads, and the user is told once which of its settings do nothing.
+# fmt: off
+FALCO_ONLY_KEYS = frozenset({
+    "config_files", "watch_config_files", "plugins", "load_plugins", "plugins_hostinfo",
+    "buffered_outputs", "outputs", "outputs_queue", "grpc", "grpc_output", "log_stderr",
+    "log_syslog", "log_level", "libs_logger", "output_timeout", "syscall_event_timeouts",
+    "base_syscalls", "container_engines", "container", "falco_libs", "modern_bpf",
+    "syscall_buf_size_preset", "syscall_drop_failed_exit", "capture",
+    "json_include_output_fields_property",
+})
+# ... and their sub-settings under the sections both read.
+FALCO_ONLY_SUBKEYS = {
+    "webserver": frozenset({
+        "threadiness", "k8s_healthz_endpoint", "prometheus_metrics_enabled", "ssl_enabled",
+        "ssl_certificate",
+    }),
+    "http_output": frozenset({
+        "ca_cert", "ca_bundle", "ca_path", "compress_uploads", "keep_alive", "mtls",
+        "client_cert", "client_key", "echo", "max_consecutive_timeouts",
+    }),
+    "metrics": frozenset({
+        "interval", "output_rule", "output_file", "rules_counters_enabled",
+        "resource_utilization_enabled", "state_counters_enabled", "kernel_event_counters_enabled",
+        "kernel_event_counters_per_cpu_enabled", "libbpf_stats_enabled",
+        "plugins_metrics_enabled", "jemalloc_stats_enabled", "convert_memory_to_mb",
+        "include_empty_values",
+    }),
+    "engine": frozenset({"kind", "kmod", "ebpf", "modern_ebpf", "replay", "gvisor"}),
+}
+# fmt: on
+
+
 class ConfigError(ValueError):
     """A configuration mistake: one line naming the file or the option."""
+
+
+def settings_notes(data: Mapping[str, Any], source: str) -> list[str]:
+    """One line per setting of `data` (from `source`: a file, or `-o`) that lanner does not
+    know -- a typo, most likely, so the line suggests the nearest known name -- and one line
+    listing the Falco settings lanner ignores. Values are checked where they are read."""
+    unknown: list[tuple[str, str]] = []
+    falco_only: list[str] = []
+    _walk_settings(data, DEFAULTS, "", unknown, falco_only)
+    notes = [f"{source}: unknown setting '{name}'{hint}" for name, hint in unknown]
+    if falco_only:
+        notes.append(f"{source}: Falco settings lanner does not use: {', '.join(falco_only)}")
+    return notes
+
+
+def _walk_settings(
+    data: Mapping[str, Any],
+    known: Mapping[str, Any],
+    prefix: str,
+    unknown: list[tuple[str, str]],
+    falco_only: list[str],
+) -> None:
+    falco_keys = FALCO_ONLY_KEYS if not prefix else FALCO_ONLY_SUBKEYS.get(prefix[:-1], ())
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if key in known:
+            default = known[key]
+            # A section with fixed keys is checked inside; free-form maps (headers, per-rule
+            # limits, static fields) and lists are not.
+            if isinstance(default, dict) and default and isinstance(value, Mapping):
+                _walk_settings(value, default, f"{name}.", unknown, falco_only)
+        elif key in falco_keys or (not prefix and key == "rules_file"):
+            if key != "rules_file":
+                falco_only.append(name)
+        else:
+            close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
+            unknown.append((name, f" (did you mean '{prefix}{close[0]}'?)" if close else ""))
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -168,9 +242,11 @@ def _set_path(cfg: dict[str, Any], path: list[str | int], value: Any, text: str)
 
 
 def load_config(
-    path: Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+    path: Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Build the effective configuration.
+    """Build the effective configuration; `notes` receives settings_notes' lines.
 
     Raises:
         ConfigError: unreadable or invalid file, or a malformed ``-o`` override.
@@ -199,10 +275,19 @@ def load_config(
             legacy = data.pop("rules_file")
             if "rules_files" not in data:
                 data["rules_files"] = legacy if isinstance(legacy, list) else [legacy]
+        if notes is not None:
+            notes.extend(settings_notes(data, str(path)))
         _merge(cfg, data)
     for text in overrides:
         key_path, value = parse_override(text)
+        if notes is not None:
+            given: dict[str, Any] = {}
+            _set_path(given, key_path, value, text)
+            notes.extend(settings_notes(given, f"-o {text.partition('=')[0].strip()}"))
         _set_path(cfg, key_path, value, text)
+    if "rules_file" in cfg:  # `-o rules_file=...`, Falco's older name, as asked for
+        legacy = cfg.pop("rules_file")
+        cfg["rules_files"] = legacy if isinstance(legacy, list) else [legacy]
     expanded = expand_env(cfg)
     assert isinstance(expanded, dict)
     return expanded

@@ -39,3 +39,17 @@ def test_bad_override_and_bad_file(tmp_path: Path) -> None:
     bad.write_text("a: [\n")
     code, _, err = _invoke("-c", str(bad))
     assert code == 1 and "bad.yaml:" in err and "Traceback" not in err
+
+
+def test_unknown_setting_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    """`lanner config show` is where a user checks a configuration: a typo is pointed out on
+    stderr, the rest still applies."""
+    conf = tmp_path / "lanner.yaml"
+    conf.write_text("json_output: true\nwebserver:\n  listen_prot: 9999\n")
+    code, out, err = _invoke("-c", str(conf), "--json")
+    assert code == 0
+    assert json.loads(out)["json_output"] is True
+    assert err.strip() == (
+        f"lanner: warning: {conf}: unknown setting 'webserver.listen_prot' "
+        "(did you mean 'webserver.listen_port'?)"
+    )

@@ -50,11 +50,15 @@ class DetectSetup:
 
 
 def load_settings(config_file: Path | None, overrides: Sequence[str]) -> dict[str, Any]:
+    notes: list[str] = []
     try:
-        return load_config(config_file, list(overrides))
+        config = load_config(config_file, list(overrides), notes)
     except ConfigError as exc:
         fail(str(exc))
         raise  # pragma: no cover - fail() exits
+    for note in notes:
+        typer.echo(f"lanner: warning: {note}", err=True)
+    return config
 
 
 def make_logger(iso8601: bool, quiet: bool = False) -> Callable[[str], None]:
