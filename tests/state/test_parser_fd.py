@@ -228,6 +228,31 @@ def test_recvfrom_on_server_keeps_peer_as_client() -> None:
     assert fd.name == "10.0.0.7:4000->10.0.0.1:53" and fd.l4proto_name == "udp"
 
 
+def test_udp_server_on_the_wildcard_address_follows_each_sender() -> None:
+    """A server bound to 0.0.0.0 receives datagrams whose local end is 0.0.0.0: the interface
+    toward the sender stands for it (libsinsp's inference), and each datagram's tuple replaces
+    the pair, so the fd names the client of the latest datagram, replies included."""
+    state = _state()
+    state.interfaces.append(Interface("eth0", AF_INET, "10.0.0.1", "255.255.255.0"))
+    state.process(event("socket", "<", 100, 1, fd=4))
+    state.process(event("bind", ">", 100, 2, fd=4))
+    state.process(event("bind", "<", 100, 3, res=0, addr=addr4("0.0.0.0", 53)))
+    ts = 4
+    for client, port in (("10.0.0.7", 4000), ("10.0.0.8", 5000)):
+        state.process(event("recvfrom", ">", 100, ts, fd=4, size=512))
+        got = event("recvfrom", "<", 100, ts + 1, res=30, tuple=tcp4(client, port, "0.0.0.0", 53))
+        state.process(got)
+        state.process(event("sendto", ">", 100, ts + 2, fd=4, size=30))
+        reply = event("sendto", "<", 100, ts + 3, res=30, tuple=tcp4("0.0.0.0", 53, client, port))
+        state.process(reply)
+        ts += 4
+        for ev in (got, reply):
+            fd = ev.fd
+            assert fd is not None and fd.name == f"{client}:{port}->10.0.0.1:53"
+            assert (fd.cip, fd.cport, fd.sip, fd.sport) == (client, port, "10.0.0.1", 53)
+            assert fd.role == FdRole.SERVER
+
+
 def test_unix_connect_name_from_tuple() -> None:
     state = _state()
     state.process(event("socket", ">", 100, 1, domain=AF_UNIX, type=1, proto=0))

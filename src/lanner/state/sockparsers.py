@@ -362,9 +362,20 @@ class SocketParsers(FdParsers):
             # A listener's own address is not a peer: start the tuple afresh.
             info.cip = info.cport = info.sip = info.sport = None
         info.type = FDTYPE.IPV4_SOCK if family == AF_INET else FDTYPE.IPV6_SOCK
+        # An unbound socket's end is 0.0.0.0 (the source of a send, the receiver of a
+        # datagram): the interface toward the other end stands for it, as in libsinsp.
+        sport, dport = tup.sport, tup.dport
         if is_unspecified(sip):
-            sip = self.state.local_address_for(dip, family == AF_INET6) or sip
-        if not self._set_endpoints(info, sip, tup.sport, dip, tup.dport):
+            local = self.state.local_address_for(dip, family == AF_INET6)
+            if local and not (local == dip and sport == dport):
+                sip = local
+        elif is_unspecified(dip):
+            local = self.state.local_address_for(sip, family == AF_INET6)
+            if local and not (local == sip and sport == dport):
+                dip = local
+        # A datagram's tuple replaces the whole pair (libsinsp overwrites the destination
+        # too; only connect keeps a known one).
+        if not self._set_endpoints(info, sip, sport, dip, dport, overwrite_dest=True):
             return False
         if info.transport in (L4.UNKNOWN, L4.NA):
             info.transport = L4.UDP

@@ -65,8 +65,13 @@ static __always_inline __u32 w_sockaddr(__u8 *buf, __u32 off, __u32 idx, const v
 	return off + 1;
 }
 
-/* SOCKTUPLE of the socket behind a file. reverse=1 puts the remote end first (accept).
- * udst/udlen: a user sockaddr to use as the remote end when the kernel has none yet (failed connect). */
+/* SOCKTUPLE of the socket behind a file. udst/udlen: a user sockaddr to use as the remote end
+ * when the kernel has none (a failed connect, sendto's destination, recvfrom's sender).
+ * reverse: 0 local -> remote; 1 remote -> local (accept); SOCKTUPLE_INBOUND local -> remote,
+ * except when the remote end comes from udst (a datagram's sender on an unconnected socket):
+ * then sender -> local, the order Falco's drivers give an inbound tuple. */
+#define SOCKTUPLE_INBOUND 2
+
 static __always_inline __u32 w_socktuple(__u8 *buf, __u32 off, __u32 idx, struct file *f, int reverse,
 					 const void *udst, __u64 udlen)
 {
@@ -86,8 +91,12 @@ static __always_inline __u32 w_socktuple(__u8 *buf, __u32 off, __u32 idx, struct
 			if (sin.sin_family == K_AF_INET) {
 				raddr = sin.sin_addr.s_addr;
 				rport = bpf_ntohs(sin.sin_port);
+				if (reverse == SOCKTUPLE_INBOUND)
+					reverse = 1;
 			}
 		}
+		if (reverse == SOCKTUPLE_INBOUND)
+			reverse = 0;
 		buf[off] = 2;
 		*(__u32 *)&buf[off + 1] = reverse ? raddr : laddr;
 		*(__u16 *)&buf[off + 5] = reverse ? rport : lport;
@@ -108,8 +117,12 @@ static __always_inline __u32 w_socktuple(__u8 *buf, __u32 off, __u32 idx, struct
 			if (sin6.sin6_family == K_AF_INET6) {
 				r = sin6.sin6_addr;
 				rport = bpf_ntohs(sin6.sin6_port);
+				if (reverse == SOCKTUPLE_INBOUND)
+					reverse = 1;
 			}
 		}
+		if (reverse == SOCKTUPLE_INBOUND)
+			reverse = 0;
 		buf[off] = 10;
 		__builtin_memcpy(&buf[off + 1], reverse ? &r : &l, 16);
 		*(__u16 *)&buf[off + 17] = reverse ? rport : lport;
@@ -125,7 +138,7 @@ static __always_inline __u32 w_socktuple(__u8 *buf, __u32 off, __u32 idx, struct
 		*(__u64 *)&buf[off + 1] = (__u64)sk;
 		*(__u64 *)&buf[off + 9] = (__u64)peer;
 		long n = -1;
-		if (udst && udlen > 2)
+		if (udst && udlen > 2 && reverse != SOCKTUPLE_INBOUND)
 			n = bpf_probe_read_user_str(&buf[off + 17], 108, (const char *)udst + 2);
 		if (n <= 1) {
 			/* the path bound to either end of the connection */

@@ -188,7 +188,12 @@ __noinline int sys_exit_io(struct sys_call *c)
 			off = ev_begin(buf, PPME_SOCKET_RECVFROM_X, 5, tid);
 			off = w_u64(buf, off, 0, ret);
 			off = w_user_bytes(buf, off, 1, (void *)a[1], io_len(ret));
-			off = w_socktuple(buf, off, 2, f, 0, 0, 0);
+			/* the sender, written by the kernel into the caller's src_addr (addrlen says how
+			 * much): the only record of it for an unconnected datagram socket */
+			__u32 alen = 0;
+			if (ret >= 0 && a[4] && a[5])
+				bpf_probe_read_user(&alen, sizeof(alen), (void *)a[5]);
+			off = w_socktuple(buf, off, 2, f, SOCKTUPLE_INBOUND, alen ? (void *)a[4] : 0, alen);
 			off = w_u64(buf, off, 3, (__s64)(int)a[0]);
 			off = w_u32(buf, off, 4, a[2]);
 		}
@@ -217,7 +222,8 @@ __noinline int sys_exit_io(struct sys_call *c)
 			off = w_u64(buf, off, 0, ret);
 			off = w_u32(buf, off, 1, ret > 0 ? ret : 0);
 			off = w_user_bytes(buf, off, 2, iov.iov_base, n);
-			off = w_socktuple(buf, off, 3, f, 0, 0, 0);
+			off = w_socktuple(buf, off, 3, f, SOCKTUPLE_INBOUND, ret >= 0 ? mh.name : 0,
+					  ret >= 0 ? mh.namelen : 0);
 			off = w_empty(buf, off, 4); /* msgcontrol */
 			off = w_u64(buf, off, 5, (__s64)(int)a[0]);
 		}

@@ -1,0 +1,94 @@
+"""A datagram server seen live: who sent each datagram comes from recvfrom/recvmsg.
+
+An unconnected UDP socket (a DNS or syslog server) has no peer in the kernel; the sender of a
+datagram is only in the address the kernel writes into the caller's buffer. The probe reads it
+there and writes the tuple sender -> local, as Falco's drivers write an inbound tuple, so the
+server's fd names its client (fd.cip, fd.cport) from the first datagram on, and its reply keeps
+that name.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from lanner.capture.ebpf import ProbeSource
+from lanner.capture.procfs import snapshot
+from lanner.events.event import Event
+from lanner.state.selection import STATE_EVENT_TYPES
+from lanner.state.state import State
+from tests.capture.bpf_support import collect, drain, require_bpf
+
+pytestmark = pytest.mark.bpf
+
+SERVER = r"""
+import socket, sys
+family = socket.AF_INET6 if sys.argv[1] == "6" else socket.AF_INET
+sock = socket.socket(family, socket.SOCK_DGRAM)
+sock.bind((sys.argv[2], 0))
+print(sock.getsockname()[1], flush=True)
+data, sender = sock.recvfrom(64)                 # recvfrom: the sender in src_addr
+sock.sendto(b"re:" + data, sender)
+data, _, _, sender = sock.recvmsg(64)            # recvmsg: the sender in msg_name
+sock.sendto(b"re:" + data, sender)
+"""
+
+
+def _exchange(probe: ProbeSource, family: str, loopback: str) -> tuple[list[Event], int, int, int]:
+    """Run the server, send it two datagrams from a bound client; the events, the server's
+    pid, its port and the client's port."""
+    drain(probe, settle=0.02)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, family, loopback], stdout=subprocess.PIPE, text=True
+    )
+    client = socket.socket(socket.AF_INET6 if family == "6" else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        client.bind((loopback, 0))
+        client.settimeout(10)
+        for payload in (b"one", b"two"):
+            client.sendto(payload, (loopback, port))
+            assert client.recv(64) == b"re:" + payload
+        assert server.wait(10) == 0
+
+        def replied(events: list[Event]) -> bool:
+            sends = [e for e in events if e.tid == server.pid and e.type_name == "sendto"]
+            return len(sends) >= 2
+
+        events = collect(probe, replied) + drain(probe, settle=0.05)
+        return events, server.pid, port, client.getsockname()[1]
+    finally:
+        client.close()
+        if server.poll() is None:
+            server.kill()
+
+
+@pytest.mark.parametrize(("family", "loopback"), [("4", "127.0.0.1"), ("6", "::1")])
+def test_a_udp_server_names_the_sender_of_each_datagram(family: str, loopback: str) -> None:
+    require_bpf()
+    with ProbeSource({*STATE_EVENT_TYPES, "recvfrom", "recvmsg", "sendto"}) as probe:
+        state = State()
+        for record in snapshot():
+            state.seed(record)
+        events, server_pid, port, client_port = _exchange(probe, family, loopback)
+    mine = [e for e in events if e.tid == server_pid]
+    for event in events:
+        state.process(event)
+    received = [e for e in mine if e.type_name in ("recvfrom", "recvmsg")]
+    assert [e.type_name for e in received] == ["recvfrom", "recvmsg"]
+    for event in received:
+        tup = event.param_by_name("tuple")  # sender -> local
+        assert (tup.sip, tup.sport, tup.dip, tup.dport) == (loopback, client_port, loopback, port)
+        assert event.fd is not None
+        assert event.fd.name == f"{loopback}:{client_port}->{loopback}:{port}"
+        assert (event.fd.cip, event.fd.cport, event.fd.sport) == (loopback, client_port, port)
+        assert event.fd.is_server
+    replies = [e for e in mine if e.type_name == "sendto"]
+    assert len(replies) == 2
+    for event in replies:
+        assert event.fd is not None
+        assert event.fd.name == f"{loopback}:{client_port}->{loopback}:{port}"
