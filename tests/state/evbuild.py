@@ -89,3 +89,7 @@ def udp6(sip: str, sport: int, dip: str, dport: int) -> SockTuple:
 
 def addr4(ip: str, port: int) -> SockAddr:
     return SockAddr(AF_INET, ip, port, None)
+
+
+def addr6(ip: str, port: int) -> SockAddr:
+    return SockAddr(AF_INET6, ip, port, None)

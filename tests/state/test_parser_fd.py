@@ -8,7 +8,7 @@ from lanner.events.values import AF_INET, AF_INET6, AF_UNIX, SockTuple
 from lanner.state.fds import FdInfo, FdRole, FdType, L4Proto
 from lanner.state.state import Interface, State, should_deliver
 from lanner.state.threads import ThreadInfo
-from tests.state.evbuild import addr4, event, tcp4, udp6
+from tests.state.evbuild import addr4, addr6, event, tcp4, udp6
 
 O_RDONLY, O_DIRECTORY = 1, 1 << 10
 
@@ -251,6 +251,22 @@ def test_udp_server_on_the_wildcard_address_follows_each_sender() -> None:
             assert fd is not None and fd.name == f"{client}:{port}->10.0.0.1:53"
             assert (fd.cip, fd.cport, fd.sip, fd.sport) == (client, port, "10.0.0.1", 53)
             assert fd.role == FdRole.SERVER
+
+
+def test_dual_stack_wildcard_listener_is_ipv4_as_in_libsinsp() -> None:
+    """libsinsp takes the all-zero IPv6 address for an IPv4 one (is_ipv4_mapped_ipv6): a server
+    bound to [::] (Python's and Go's dual-stack default) is an ipv4 listener on 0.0.0.0 in
+    Falco's fields; a real IPv6 address stays IPv6."""
+    state = _state()
+    for fd, ip, kind, shown in ((4, "::", FdType.IPV4_SERVSOCK, "0.0.0.0"),
+                                (5, "::1", FdType.IPV6_SERVSOCK, "::1")):  # fmt: skip
+        state.process(event("socket", ">", 100, fd, domain=AF_INET6, type=1, proto=0))
+        state.process(event("socket", "<", 100, fd, fd=fd))
+        state.process(event("bind", ">", 100, fd, fd=fd))
+        bound = event("bind", "<", 100, fd, res=0, addr=addr6(ip, 8080))
+        state.process(bound)
+        assert bound.fd is not None
+        assert (bound.fd.type, bound.fd.sip, bound.fd.sport) == (kind, shown, 8080)
 
 
 def test_unix_connect_name_from_tuple() -> None:

@@ -16,10 +16,10 @@ from lanner.state.procparsers import own, pget, ret
 from lanner.state.values import (
     as_int,
     as_str,
+    counts_as_ipv4,
     endpoint_text,
-    is_mapped_ipv4,
     is_unspecified,
-    unmap_ipv4,
+    to_ipv4,
 )
 
 if TYPE_CHECKING:
@@ -129,9 +129,9 @@ class SocketParsers(FdParsers):
         port = as_int(getattr(addr, "port", 0))
         ip = getattr(addr, "addr", None)
         if family in (AF_INET, AF_INET6) and port > 0:
-            if family == AF_INET or is_mapped_ipv4(ip):
+            if family == AF_INET or counts_as_ipv4(ip):
                 info.type = FDTYPE.IPV4_SERVSOCK
-                info.sip = unmap_ipv4(ip)
+                info.sip = to_ipv4(ip)
             else:
                 info.type = FDTYPE.IPV6_SERVSOCK
                 info.sip = ip
@@ -151,9 +151,9 @@ class SocketParsers(FdParsers):
         family = getattr(addr, "family", None)
         if family in (AF_INET, AF_INET6):
             ip = getattr(addr, "addr", None)
-            if family == AF_INET or is_mapped_ipv4(ip):
+            if family == AF_INET or counts_as_ipv4(ip):
                 info.type = FDTYPE.IPV4_SOCK
-                ip = unmap_ipv4(ip)
+                ip = to_ipv4(ip)
             else:
                 info.type = FDTYPE.IPV6_SOCK
             info.sip = ip
@@ -188,9 +188,9 @@ class SocketParsers(FdParsers):
         family = getattr(addr, "family", None)
         if family in (AF_INET, AF_INET6):
             ip = getattr(addr, "addr", None)
-            if family == AF_INET or is_mapped_ipv4(ip):
+            if family == AF_INET or counts_as_ipv4(ip):
                 info.type = FDTYPE.IPV4_SOCK
-                ip = unmap_ipv4(ip)
+                ip = to_ipv4(ip)
             else:
                 info.type = FDTYPE.IPV6_SOCK
             info.sip = ip
@@ -214,9 +214,9 @@ class SocketParsers(FdParsers):
                     dip = getattr(enter_addr, "addr", dip)
                     dport = getattr(enter_addr, "port", dport)
             sip = tup.sip
-            if family == AF_INET6 and is_mapped_ipv4(sip) and is_mapped_ipv4(dip):
+            if family == AF_INET6 and counts_as_ipv4(sip) and counts_as_ipv4(dip):
                 family = AF_INET
-                sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
+                sip, dip = to_ipv4(sip), to_ipv4(dip)
             info.type = FDTYPE.IPV4_SOCK if family == AF_INET else FDTYPE.IPV6_SOCK
             changed = self._set_endpoints(
                 info, sip, tup.sport, dip, dport, overwrite_dest=overwrite_dest
@@ -281,9 +281,9 @@ class SocketParsers(FdParsers):
         info.family = family or 0
         if family in (AF_INET, AF_INET6):
             sip, dip = tup.sip, tup.dip
-            if family == AF_INET6 and is_mapped_ipv4(sip) and is_mapped_ipv4(dip):
+            if family == AF_INET6 and counts_as_ipv4(sip) and counts_as_ipv4(dip):
                 family = AF_INET
-                sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
+                sip, dip = to_ipv4(sip), to_ipv4(dip)
             info.type = FDTYPE.IPV4_SOCK if family == AF_INET else FDTYPE.IPV6_SOCK
             info.transport = L4.TCP
             info.cip, info.cport, info.sip, info.sport = sip, tup.sport, dip, tup.dport
@@ -355,9 +355,9 @@ class SocketParsers(FdParsers):
         if family not in (AF_INET, AF_INET6):
             return False
         sip, dip = tup.sip, tup.dip
-        if family == AF_INET6 and is_mapped_ipv4(sip) and is_mapped_ipv4(dip):
+        if family == AF_INET6 and counts_as_ipv4(sip) and counts_as_ipv4(dip):
             family = AF_INET
-            sip, dip = unmap_ipv4(sip), unmap_ipv4(dip)
+            sip, dip = to_ipv4(sip), to_ipv4(dip)
         if info.type in _SERVER_SOCKS:
             # A listener's own address is not a peer: start the tuple afresh.
             info.cip = info.cport = info.sip = info.sport = None

@@ -95,6 +95,17 @@ def is_mapped_ipv4(ip: str | None) -> bool:
     return ip is not None and ip.startswith(_MAPPED_PREFIX) and _mapped(ip) is not None
 
 
+def counts_as_ipv4(ip: str | None) -> bool:
+    """libsinsp's is_ipv4_mapped_ipv6: an IPv4-mapped address, or the all-zero one ("::", the
+    wildcard of a dual-stack socket, which libsinsp assumes IPv4 as well)."""
+    return ip == "::" or is_mapped_ipv4(ip)
+
+
+def to_ipv4(ip: str | None) -> str | None:
+    """The IPv4 text of an address `counts_as_ipv4` accepts ("::" is 0.0.0.0)."""
+    return "0.0.0.0" if ip == "::" else unmap_ipv4(ip)
+
+
 def is_unspecified(ip: str | None) -> bool:
     return ip is None or ip in ("0.0.0.0", "::", "")
 
