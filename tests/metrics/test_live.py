@@ -397,3 +397,46 @@ def test_top_files_live_counts_dd_bytes(tmp_path: Path) -> None:
     assert (written["writes"], written["write_bytes"]) == (5, 307200)
     assert read["read_bytes"] == 307200 and read["reads"] >= 5
     assert written["p99_ms"] is not None
+
+
+UDP_EXCHANGE = """
+import socket, sys
+rounds = int(sys.argv[2])
+servers = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+for server in servers:
+    server.bind(("127.0.0.1", 0))
+ports = [server.getsockname()[1] for server in servers]
+clients = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(3)]  # unbound
+for _ in range(rounds):
+    for client in clients:
+        for server, port in zip(servers, ports):  # each client asks both, like a resolver list
+            client.sendto(b"q" * 10, ("127.0.0.1", port))
+            data, sender = server.recvfrom(64)      # who sent it: from src_addr
+            server.sendto(b"a" * 20, sender)
+            client.recv(64)                          # no address asked: the tuple has no peer
+print({"ports": ports})
+"""
+
+
+def test_udp_servers_and_unbound_clients_are_counted_per_peer(probe: ProbeSource) -> None:
+    """Two datagram servers and three unbound clients that ask both, in one process: each
+    datagram counts for its own peer -- on the client side the server it went to (role
+    client), on the server side its service port (role server) -- and the replies the clients
+    read without asking who sent them do not erase the peer they know."""
+    rounds = 5
+    live, printed = _run_client(probe, UDP_EXCHANGE, 0, rounds)
+    ports = printed["ports"]
+    peers = {
+        (role, ip, p): peer
+        for (_c, proc, role, ip, p), peer in live.engine.peers.items()
+        if proc.startswith("python")
+    }
+    assert {p for (_role, _ip, p) in peers} == set(ports), peers.keys()
+    for port in ports:
+        client_side = peers[("client", "127.0.0.1", port)]
+        assert (client_side.bytes_out, client_side.bytes_in) == (3 * rounds * 10, 3 * rounds * 20)
+        server_side = [
+            peer for (role, _ip, p), peer in peers.items() if p == port and role != "client"
+        ]
+        assert sum(peer.bytes_in for peer in server_side) == 3 * rounds * 10
+        assert sum(peer.bytes_out for peer in server_side) == 3 * rounds * 20

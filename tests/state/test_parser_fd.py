@@ -253,6 +253,27 @@ def test_udp_server_on_the_wildcard_address_follows_each_sender() -> None:
             assert fd.role == FdRole.SERVER
 
 
+def test_datagram_read_without_its_sender_keeps_the_known_peer() -> None:
+    """recv() on an unconnected UDP socket does not ask who sent the datagram: its tuple is
+    local -> 0.0.0.0:0 (or the reverse, from Falco's modern driver) and must not erase the
+    peer the socket's send named."""
+    state = _state()
+    state.interfaces.append(Interface("lo", AF_INET, "127.0.0.1", "255.0.0.0"))
+    state.process(event("socket", ">", 100, 1, domain=AF_INET, type=2, proto=0))
+    state.process(event("socket", "<", 100, 2, fd=3))
+    state.process(event("sendto", ">", 100, 3, fd=3, size=4))
+    sent = event("sendto", "<", 100, 4, res=4, tuple=tcp4("0.0.0.0", 40000, "127.0.0.1", 53))
+    state.process(sent)
+    assert sent.fd is not None and sent.fd.name == "127.0.0.1:40000->127.0.0.1:53"
+    for ts, tup in ((5, tcp4("0.0.0.0", 40000, "0.0.0.0", 0)),
+                    (7, tcp4("0.0.0.0", 0, "0.0.0.0", 40000))):  # fmt: skip
+        state.process(event("recvfrom", ">", 100, ts, fd=3, size=512))
+        got = event("recvfrom", "<", 100, ts + 1, res=30, tuple=tup)
+        state.process(got)
+        assert got.fd is not None and got.fd.name == "127.0.0.1:40000->127.0.0.1:53"
+        assert (got.fd.sip, got.fd.sport, got.fd.role) == ("127.0.0.1", 53, FdRole.CLIENT)
+
+
 def test_dual_stack_wildcard_listener_is_ipv4_as_in_libsinsp() -> None:
     """libsinsp takes the all-zero IPv6 address for an IPv4 one (is_ipv4_mapped_ipv6): a server
     bound to [::] (Python's and Go's dual-stack default) is an ipv4 listener on 0.0.0.0 in

@@ -32,7 +32,7 @@ from lanner.metrics.stats import (
     PeerStats,
     SyscallStats,
 )
-from lanner.state.fds import FdRole, FdType
+from lanner.state.fds import FdRole, FdType, L4Proto
 from lanner.state.values import is_mapped_ipv4, unmap_ipv4
 
 EAGAIN, EPIPE, ECONNRESET, EINPROGRESS = 11, 32, 104, 115
@@ -262,6 +262,14 @@ class MetricsEngine:
         if conn is None:
             return
         peer = conn.peer
+        if fd.transport == L4Proto.UDP and fd.type != FdType.UNIX_SOCK and res >= 0:
+            # A datagram socket may talk to a new peer with every datagram, and the fd
+            # holds the batch's last one by now: the event's own tuple says whose it is. A
+            # datagram read without its sender counts for the last peer known (the one a
+            # reply comes from).
+            datagram_peer = self._datagram_peer(event, fd, outgoing, labels)
+            if datagram_peer is not None:
+                peer = conn.peer = datagram_peer
         if res < 0:
             if peer is not None:
                 if res in (-ECONNRESET, -EPIPE):
@@ -378,6 +386,34 @@ class MetricsEngine:
         if remote is None or port is None:
             return None
         return self._peer((container, proc, role, _ip(remote) or "", int(port)))
+
+    def _datagram_peer(
+        self, event: Any, fd: Any, outgoing: bool, labels: tuple[str, str]
+    ) -> PeerStats | None:
+        """The peer of one datagram from its tuple: for a client the server it went to or
+        came from, for a server the sender or receiver on the service port. None when the
+        tuple names no peer (a datagram read without asking who sent it)."""
+        role = _role(fd)
+        local_port = fd.cport if role == "client" else fd.sport
+        tup = event.param_by_name("tuple")
+        if role == "unknown" or local_port is None or tup is None:
+            return None
+        if getattr(tup, "family", None) not in (AF_INET, AF_INET6):
+            return None
+        # Sent: local -> destination; received: sender -> local, or local -> peer on a
+        # connected socket (the probe writes the kernel's peer when it has one).
+        ends = ((tup.dip, tup.dport), (tup.sip, tup.sport))
+        if not outgoing:
+            ends = ends[::-1]
+        if ends[0][1] == local_port and ends[1][1] != local_port:
+            ends = ends[::-1]
+        ip, port = ends[0]
+        if not port and (ip is None or ip in ("0.0.0.0", "::")):
+            return None
+        container, proc = labels
+        if role == "client":
+            return self._peer((container, proc, role, _ip(ip) or "", int(port)))
+        return self._peer((container, proc, role, _ip(ip) or "", int(local_port)))
 
     def _peer(self, key: PeerKey) -> PeerStats:
         stats = self.peers.get(key)

@@ -332,7 +332,7 @@ class SocketParsers(FdParsers):
         tup = pget(event, "tuple")
         if tup is None:
             return
-        if not self._update_from_tuple(info, tup):
+        if not self._update_from_tuple(info, tup, incoming):
             return
         if info.type in _IP_SOCKS:
             if info.role == ROLE.NONE:
@@ -345,7 +345,7 @@ class SocketParsers(FdParsers):
         else:
             info.name = _tuple_text(tup)
 
-    def _update_from_tuple(self, info: FdInfo, tup: Any) -> bool:
+    def _update_from_tuple(self, info: FdInfo, tup: Any, incoming: bool) -> bool:
         family = getattr(tup, "family", None)
         if family == AF_UNIX:
             info.type = FDTYPE.UNIX_SOCK
@@ -358,14 +358,25 @@ class SocketParsers(FdParsers):
         if family == AF_INET6 and counts_as_ipv4(sip) and counts_as_ipv4(dip):
             family = AF_INET
             sip, dip = to_ipv4(sip), to_ipv4(dip)
+        sport, dport = tup.sport, tup.dport
+        # A datagram read without asking who sent it has no peer in its tuple (one end all
+        # zero; a send's zero end is an unbound source, its destination is real): it says
+        # nothing new about a socket already named. (libsinsp takes it as it is and loses
+        # the peer it knew.)
+        no_peer = (is_unspecified(dip) and not dport) or (
+            incoming and is_unspecified(sip) and not sport
+        )
+        if no_peer and (info.name or info.type in _SERVER_SOCKS):
+            return False
         if info.type in _SERVER_SOCKS:
             # A listener's own address is not a peer: start the tuple afresh.
             info.cip = info.cport = info.sip = info.sport = None
         info.type = FDTYPE.IPV4_SOCK if family == AF_INET else FDTYPE.IPV6_SOCK
+        if no_peer:
+            pass
         # An unbound socket's end is 0.0.0.0 (the source of a send, the receiver of a
         # datagram): the interface toward the other end stands for it, as in libsinsp.
-        sport, dport = tup.sport, tup.dport
-        if is_unspecified(sip):
+        elif is_unspecified(sip):
             local = self.state.local_address_for(dip, family == AF_INET6)
             if local and not (local == dip and sport == dport):
                 sip = local
