@@ -148,18 +148,8 @@ class SocketParsers(FdParsers):
         if thread is None or info is None or event.nparams < 2:
             return
         addr = own(event, "addr")
-        family = getattr(addr, "family", None)
-        if family in (AF_INET, AF_INET6):
-            ip = getattr(addr, "addr", None)
-            if family == AF_INET or counts_as_ipv4(ip):
-                info.type = FDTYPE.IPV4_SOCK
-                ip = to_ipv4(ip)
-            else:
-                info.type = FDTYPE.IPV6_SOCK
-            info.sip = ip
-            info.sport = as_int(getattr(addr, "port", 0))
-        elif addr is not None:
-            info.name = _sockaddr_text(addr)
+        if addr is not None:
+            self._connect_from_addr(info, addr)
 
     def on_connect_exit(self, event: Any, thread: ThreadInfo | None) -> None:
         info = event.fd
