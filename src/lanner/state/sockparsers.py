@@ -155,11 +155,16 @@ class SocketParsers(FdParsers):
         info = event.fd
         if thread is None or info is None:
             return
+        enter = event.enter
+        if enter is None and (exit_addr := own(event, "addr")) is not None:
+            # No enter event (exit-only capture, the live default): its effect first, from
+            # the exit's copy of the address, so both capture modes leave the same state --
+            # a failed connect to a unix path still names the socket by it.
+            self._connect_from_addr(info, exit_addr)
         res = ret(event)
         if res < 0 and res != -EINPROGRESS:
             return
         info.connected = True
-        enter = event.enter
         enter_addr = enter.param_by_name("addr") if enter is not None else None
         tup = own(event, "tuple")
         if tup is None:
