@@ -19,6 +19,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from lanner.events.table import event_info
 from tests.capture.bpf_support import require_bpf
 from tests.sysdig import sysdig_output
 
@@ -243,3 +245,57 @@ def test_capture_rejects_a_bad_filter_in_one_line(tmp_path: Path) -> None:
     assert result.stderr.startswith("lanner: filter:") and "proc.nme" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "x.scap").exists()
+
+
+EVENT_BLOCKS = {0x204: 2, 0x216: 2, 0x221: 2, 0x208: 6, 0x217: 6, 0x222: 6}  # type: header extra
+
+
+def _without_enter_events(source: Path, target: Path) -> int:
+    """Copy a .scap leaving out its syscall enter events (what an exit-only capture holds);
+    the number left out."""
+    data = source.read_bytes()
+    kept = bytearray()
+    pos = dropped = 0
+    while pos + 8 <= len(data):
+        block_type, length = struct.unpack_from("<II", data, pos)
+        if block_type in EVENT_BLOCKS:
+            code = struct.unpack_from("<H", data, pos + 8 + EVENT_BLOCKS[block_type] + 20)[0]
+            info = event_info(code)
+            if info is not None and info.direction == ">" and info.name != "procexit":
+                dropped += 1
+                pos += length
+                continue
+        kept += data[pos : pos + length]
+        pos += length
+    target.write_bytes(bytes(kept))
+    return dropped
+
+
+def test_exit_only_and_enter_events_leave_the_same_state(tmp_path: Path) -> None:
+    """The live probe sends exit events only by default; every exit carries what the state
+    needs, so replaying a capture with its enter events and without them must name the same
+    fds, peers, processes and users on every exit event."""
+    require_bpf()
+    both = tmp_path / "both.scap"
+    _record(tmp_path, both, "--enter-events")
+    exits = tmp_path / "exits.scap"
+    assert _without_enter_events(both, exits) > 100
+    fmt = "*" + SEP.join(
+        f"%{f}"
+        for f in (
+            "evt.type", "thread.tid", "proc.name", "evt.res", "fd.name", "fd.type", "fd.sip",
+            "fd.cip", "fd.sport", "fd.cport", "fd.l4proto", "proc.cwd", "proc.exepath",
+            "proc.args", "user.uid", "proc.fdopencount", "evt.arg.name",
+        )
+    )  # fmt: skip
+
+    def listing(path: Path) -> list[str]:
+        text = subprocess.run(
+            [sys.executable, "-m", "lanner", "replay", str(path), "-p", fmt, "evt.dir=<"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return text.splitlines()
+
+    with_enters, exit_only = listing(both), listing(exits)
+    assert len(with_enters) > 100
+    assert with_enters == exit_only
