@@ -40,9 +40,9 @@ socketpair S:ipc CF,MS | domain:ENUMFLAGS32:socket_families type:UINT32 proto:UI
 setsockopt S:net -/UF | | res:ERRNO fd:FD level:ENUMFLAGS8:sockopt_levels optname:ENUMFLAGS8:sockopt_options val:DYN:sockopt_dynamic_param optlen:UINT32
 getsockopt S:net MS/UF,MS | | res:ERRNO fd:FD level:ENUMFLAGS8:sockopt_levels optname:ENUMFLAGS8:sockopt_options val:DYN:sockopt_dynamic_param optlen:UINT32
 sendmsg S:io_write UF,WF,MS | fd:FD size:UINT32 tuple:SOCKTUPLE | res:ERRNO data:BYTEBUF fd:FD size:UINT32 tuple:SOCKTUPLE
-sendmmsg S:io_write - | |
+sendmmsg S:io_write UF,WF,MS | | res:ERRNO fd:FD size:UINT32 data:BYTEBUF tuple:SOCKTUPLE
 recvmsg S:io_read UF,RF,MS | fd:FD | res:ERRNO size:UINT32 data:BYTEBUF tuple:SOCKTUPLE msgcontrol:BYTEBUF fd:FD
-recvmmsg S:io_read - | |
+recvmmsg S:io_read UF,RF,MS | | res:ERRNO fd:FD size:UINT32 data:BYTEBUF tuple:SOCKTUPLE msgcontrol:BYTEBUF
 accept S:net CF,MS,OV | flags:INT32:x | fd:FD tuple:SOCKTUPLE queuepct:UINT8
 creat S:file CF,MS | name:FSPATH mode:UINT32:o | fd:FD name:FSPATH mode:UINT32:o dev:UINT32:x ino:UINT64
 pipe S:ipc CF,MS | | res:ERRNO fd1:FD fd2:FD ino:UINT64

@@ -41,7 +41,9 @@
 #define PPME_SOCKET_RECVFROM_X 35
 #define PPME_SOCKET_SOCKETPAIR_X 43
 #define PPME_SOCKET_SENDMSG_X 49
+#define PPME_SOCKET_SENDMMSG_X 51
 #define PPME_SOCKET_RECVMSG_X 53
+#define PPME_SOCKET_RECVMMSG_X 55
 #define PPME_SYSCALL_CREAT_X 59
 #define PPME_SYSCALL_PIPE_X 61
 #define PPME_SYSCALL_CHDIR_X 95
@@ -229,6 +231,8 @@
 #define NR_recvfrom 45
 #define NR_sendmsg 46
 #define NR_recvmsg 47
+#define NR_recvmmsg 299
+#define NR_sendmmsg 307
 #define NR_bind 49
 #define NR_listen 50
 #define NR_socketpair 53

@@ -116,6 +116,11 @@ static __always_inline int handle_exit(__u64 nr, long ret, struct pt_regs *regs)
 	case NR_recvmsg:
 		len = sys_exit_io(&c);
 		break;
+	case NR_sendmmsg:
+	case NR_recvmmsg:
+		sys_exit_mmsg(&c); /* one event per message, sent as they are built */
+		len = 0;
+		break;
 	case NR_socket:
 	case NR_bind:
 	case NR_connect:

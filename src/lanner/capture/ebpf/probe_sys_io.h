@@ -31,6 +31,11 @@ struct msghdr_user {
 	unsigned int flags;
 };
 
+struct mmsghdr_user {
+	struct msghdr_user hdr;
+	unsigned int len;
+};
+
 #define MAX_IOVCNT 1024 /* UIO_MAXIOV */
 #define MAX_DATA_IOVECS 8 /* data is gathered from the first iovecs only (headers come first) */
 
@@ -232,4 +237,57 @@ __noinline int sys_exit_io(struct sys_call *c)
 		return 0;
 	}
 	return off;
+}
+
+/* sendmmsg/recvmmsg: one event per message the call moved, as Falco's modern probe writes them
+ * (res and size: that message's length; data: its first iovec; tuple: from the socket, the
+ * message's address standing for an unconnected socket's peer); MMSG_MAX messages at most. A call
+ * that moved none sends one event with its result and empty data and tuple. */
+#define MMSG_MAX 16
+
+__noinline int g_mmsg_one(struct sys_call *c, __u32 i)
+{
+	if (!c)
+		return 0;
+	__u8 *buf = scratch();
+	if (!buf)
+		return 0;
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 tid = (__u32)bpf_get_current_pid_tgid();
+	long ret = c->ret;
+	int is_send = c->nr == NR_sendmmsg;
+	struct mmsghdr_user mm = {};
+	struct iovec iov = {};
+	if (ret > 0) {
+		bpf_probe_read_user(&mm, sizeof(mm), (void *)(c->a[1] + (__u64)(i & (MMSG_MAX - 1)) * sizeof(mm)));
+		if (mm.hdr.iov && mm.hdr.iovlen)
+			bpf_probe_read_user(&iov, sizeof(iov), mm.hdr.iov);
+	}
+	__u64 n = io_len(ret > 0 ? (long)mm.len : 0);
+	if (n > iov.iov_len)
+		n = iov.iov_len;
+	__u32 off = ev_begin(buf, is_send ? PPME_SOCKET_SENDMMSG_X : PPME_SOCKET_RECVMMSG_X, is_send ? 5 : 6, tid);
+	off = w_u64(buf, off, 0, ret > 0 ? (__u64)mm.len : (__u64)ret);
+	off = w_u64(buf, off, 1, (__s64)(int)c->a[0]);
+	off = w_u32(buf, off, 2, ret > 0 ? mm.len : 0);
+	off = w_user_bytes(buf, off, 3, iov.iov_base, n);
+	if (ret > 0)
+		off = w_socktuple(buf, off, 4, task_fd_file(t, (int)c->a[0]), is_send ? 0 : SOCKTUPLE_INBOUND,
+				  mm.hdr.name, mm.hdr.namelen);
+	else
+		off = w_empty(buf, off, 4);
+	if (!is_send)
+		off = w_empty(buf, off, 5); /* msgcontrol */
+	ev_submit(buf, off);
+	return 0;
+}
+
+static __always_inline void sys_exit_mmsg(struct sys_call *c)
+{
+	__u32 count = c->ret > 0 ? (__u32)c->ret : 1;
+	for (__u32 i = 0; i < MMSG_MAX; i++) {
+		if (i >= count)
+			break;
+		g_mmsg_one(c, i);
+	}
 }

@@ -32,6 +32,8 @@ SYSCALL_NUMBERS_X86_64: dict[str, int] = {
     "recvfrom": 45,
     "sendmsg": 46,
     "recvmsg": 47,
+    "recvmmsg": 299,
+    "sendmmsg": 307,
     "bind": 49,
     "listen": 50,
     "socketpair": 53,
