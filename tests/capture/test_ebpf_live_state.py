@@ -121,3 +121,15 @@ def _udp_sends(probe: ProbeSource) -> tuple[list[Event], int, int, int, State]:
         if child.poll() is None:
             child.kill()
     return events, child.pid, local_port, port, state
+
+
+def test_setpgid_moves_the_process_to_its_own_group(probe: ProbeSource) -> None:
+    """A process that leaves its parent's group (job control, daemons, `setsid`-less
+    supervisors) is in its own group from then on: the probe sends setpgid's pid and pgid on
+    the exit event, so proc.vpgid follows."""
+    marker = "/etc/hostname"
+    script = f"import os; os.setpgid(0, 0); open({marker!r}).close(); print(os.getpgrp())"
+    opens = _run_through_state(probe, [sys.executable, "-c", script], marker)
+    assert opens and opens[-1].thread is not None
+    thread = opens[-1].thread
+    assert thread.vpgid == thread.pid != 0

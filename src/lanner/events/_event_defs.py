@@ -162,7 +162,7 @@ infra M:internal SR | source:CHARBUF name:CHARBUF description:CHARBUF scope:CHAR
 execve S:process MS,OV | filename:FSPATH | res:ERRNO exe:CHARBUF args:BYTEBUF tid:PID pid:PID ptid:PID cwd:CHARBUF fdlimit:UINT64 pgft_maj:UINT64 pgft_min:UINT64 vm_size:UINT32 vm_rss:UINT32 vm_swap:UINT32 comm:CHARBUF cgroups:BYTEBUF env:BYTEBUF tty:INT32
 page_fault T:other SR | addr:UINT64:x ip:UINT64:x error:FLAGS32:x:pf_flags | -
 execve S:process MS | filename:FSPATH | res:ERRNO exe:CHARBUF args:BYTEBUF tid:PID pid:PID ptid:PID cwd:CHARBUF fdlimit:UINT64 pgft_maj:UINT64 pgft_min:UINT64 vm_size:UINT32 vm_rss:UINT32 vm_swap:UINT32 comm:CHARBUF cgroups:BYTEBUF env:BYTEBUF tty:UINT32 pgid:PID loginuid:UID flags:FLAGS32:x:execve_flags cap_inheritable:UINT64:x cap_permitted:UINT64:x cap_effective:UINT64:x exe_ino:UINT64 exe_ino_ctime:ABSTIME exe_ino_mtime:ABSTIME uid:UID trusted_exepath:FSPATH pgid:PID gid:GID filename:FSPATH
-setpgid S:process MS | pid:PID pgid:PID | res:PID
+setpgid S:process MS | pid:PID pgid:PID | res:PID pid:PID pgid:PID
 bpf S:other CF,OV | cmd:INT64 | res_or_fd:DYN:bpf_dynamic_param
 seccomp S:other - | op:UINT64 flags:UINT64:x | res:ERRNO
 unlink S:file - | | res:ERRNO path:FSPATH

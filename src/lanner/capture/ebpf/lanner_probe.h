@@ -108,6 +108,7 @@
 #define PPME_SYSCALL_FCNTL_X 151
 #define PPME_SYSCALL_CHROOT_X 267
 #define PPME_SYSCALL_SETSID_X 275
+#define PPME_SYSCALL_SETPGID_X 295
 #define PPME_SYSCALL_EPOLL_CREATE_X 375
 #define PPME_SYSCALL_EPOLL_CREATE1_X 377
 #define PPME_SYSCALL_INOTIFY_INIT1_X 395
@@ -282,6 +283,7 @@
 #define NR_renameat2 316
 #define NR_fcntl 72
 #define NR_setsid 112
+#define NR_setpgid 109
 #define NR_chroot 161
 #define NR_epoll_create 213
 #define NR_inotify_init 253

@@ -150,6 +150,7 @@ static __always_inline int handle_exit(__u64 nr, long ret, struct pt_regs *regs)
 	case NR_prctl:
 	case NR_capset:
 	case NR_setsid:
+	case NR_setpgid:
 		len = sys_exit_proc(&c);
 		break;
 	default:

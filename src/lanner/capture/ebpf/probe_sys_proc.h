@@ -132,6 +132,12 @@ __noinline int sys_exit_proc(struct sys_call *c)
 		off = ev_begin(buf, PPME_SYSCALL_SETSID_X, 1, tid);
 		off = w_u64(buf, off, 0, ret);
 		break;
+	case NR_setpgid: /* res, then the enter's pid and pgid (the modern exit layout) */
+		off = ev_begin(buf, PPME_SYSCALL_SETPGID_X, 3, tid);
+		off = w_u64(buf, off, 0, ret);
+		off = w_u64(buf, off, 1, (__s64)(int)a[0]);
+		off = w_u64(buf, off, 2, (__s64)(int)a[1]);
+		break;
 	case NR_capset: {
 		const struct cred *cred = BPF_CORE_READ(t, cred);
 		off = ev_begin(buf, PPME_SYSCALL_CAPSET_X, 4, tid);

@@ -88,6 +88,7 @@ SYSCALL_NUMBERS_X86_64: dict[str, int] = {
     "clone3": 435,
     "openat2": 437,
     "fcntl": 72,
+    "setpgid": 109,
     "setsid": 112,
     "chroot": 161,
     "epoll_create": 213,
