@@ -80,6 +80,20 @@ def test_open_fd_count_agrees_on_close_exits() -> None:
     assert any(" close " in line for line in theirs)
 
 
+@pytest.mark.parametrize(
+    ("folder", "name"),
+    [("gpl-sysdig-inspect", "502Error"), ("libs", "curl_google"),
+     ("falco-0.34.1", "open-multiple-files")],
+)  # fmt: skip
+def test_fd_usage_agrees_with_one_decimal(folder: str, name: str) -> None:
+    """proc.fdusage is proc.fdopencount over the limit, printed with one decimal as libsinsp
+    prints a double, and 0.0 while the limit is unknown (the curl threads of 502Error.scap)."""
+    trace = compat_path("scap", folder, f"{name}.scap")
+    ours, theirs = _listings(trace, "%evt.num %evt.type %proc.fdusage %proc.fdlimit")
+    assert ours == theirs
+    assert any(line.endswith(" 0.0 -1") for line in theirs) or name != "502Error"
+
+
 def test_rule_outputs_count_reltime_from_the_first_event(tmp_path: Path) -> None:
     """In rules mode the reader skips events no rule needs; a rule reading evt.reltime turns
     that off, so the clock starts at the trace's first event (procinfo here) as in sysdig."""

@@ -303,10 +303,16 @@ def _std_fd(fdnum: int, what: str) -> Extractor:
     return extract
 
 
-def _fdusage(t: Any) -> float | None:
-    if t.fdlimit is None or t.fdlimit <= 0:
+def _fdusage(e: Any) -> float | None:
+    """proc.fdopencount as a share of the limit; 0 while the limit is unknown (-1), as in
+    libsinsp."""
+    t = main_thread(e)
+    count = _fdopencount(e)
+    if t is None or count is None:
         return None
-    return float(len(t.fdtable) * 100.0 / t.fdlimit)
+    if t.fdlimit is None or t.fdlimit <= 0:
+        return 0.0
+    return float(count * 100.0 / t.fdlimit)
 
 
 def _cgroup_factory(arg: str | None) -> Extractor:
@@ -397,7 +403,7 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "proc.nchilds": fixed(_nchilds),
     "proc.fdopencount": fixed(_fdopencount),
     "proc.fdlimit": fixed(_of_process(lambda t: t.fdlimit)),
-    "proc.fdusage": fixed(_of_process(_fdusage)),
+    "proc.fdusage": fixed(_fdusage),
     "proc.vmsize": fixed(_of_process(lambda t: t.vmsize_kb)),
     "proc.vmrss": fixed(_of_process(lambda t: t.vmrss_kb)),
     "proc.vmswap": fixed(_of_process(lambda t: t.vmswap_kb)),

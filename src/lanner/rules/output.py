@@ -92,6 +92,8 @@ def to_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, bytes):
         return "".join(chr(b) if 32 <= b < 127 else "." for b in value)
+    if isinstance(value, float):
+        return f"{value:.1f}"  # libsinsp prints a double with one decimal (proc.fdusage...)
     if isinstance(value, tuple | list | frozenset | set):
         return ",".join(to_text(item) for item in value)
     return str(value)
