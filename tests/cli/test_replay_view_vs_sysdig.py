@@ -94,6 +94,20 @@ def test_fd_usage_agrees_with_one_decimal(folder: str, name: str) -> None:
     assert any(line.endswith(" 0.0 -1") for line in theirs) or name != "502Error"
 
 
+@pytest.mark.parametrize(
+    ("folder", "name"),
+    [("falco-0.34.1", "connect_localhost"), ("gpl-sysdig-inspect", "502Error"),
+     ("libs", "curl_google"), ("libs", "test_ipv6_client")],
+)  # fmt: skip
+def test_port_protocol_fields_print_the_port(folder: str, name: str) -> None:
+    """fd.sproto/cproto/lproto/rproto: the port as text, as sysdig -r and Falco print it
+    (libsinsp names the service only with port resolution on, which Falco never turns on)."""
+    trace = compat_path("scap", folder, f"{name}.scap")
+    ours, theirs = _listings(trace, "%evt.num %fd.sproto %fd.cproto %fd.lproto %fd.rproto")
+    assert ours == theirs
+    assert theirs
+
+
 def test_rule_outputs_count_reltime_from_the_first_event(tmp_path: Path) -> None:
     """In rules mode the reader skips events no rule needs; a rule reading evt.reltime turns
     that off, so the clock starts at the trace's first event (procinfo here) as in sysdig."""

@@ -58,10 +58,26 @@ def fields() -> list[FieldInfo]:
             filter_only=True,
             either_port=True,
         ),
-        spec("fd.cproto", S, "Protocol name of the client port (from the services table)."),
-        spec("fd.sproto", S, "Protocol name of the server port (from the services table)."),
-        spec("fd.lproto", S, "Protocol name of the local port (from the services table)."),
-        spec("fd.rproto", S, "Protocol name of the remote port (from the services table)."),
+        spec(
+            "fd.cproto",
+            S,
+            "The client port as text (no service name: Falco resolves none).",
+        ),
+        spec(
+            "fd.sproto",
+            S,
+            "The server port as text (no service name: Falco resolves none).",
+        ),
+        spec(
+            "fd.lproto",
+            S,
+            "The local port as text (no service name: Falco resolves none).",
+        ),
+        spec(
+            "fd.rproto",
+            S,
+            "The remote port as text (no service name: Falco resolves none).",
+        ),
         spec(
             "fd.net",
             NET,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ipaddress
 import posixpath
-import socket
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -302,21 +301,13 @@ def _raw_ends(port: bool) -> FdReader:
     return read
 
 
-@lru_cache(maxsize=4096)
-def service_name(port: int, proto: str) -> str:
-    """Service name of a port (/etc/services), or the port number as text."""
-    try:
-        return socket.getservbyport(port, proto)
-    except (OSError, OverflowError):
-        return str(port)
-
-
 def _proto(port_of: FdReader) -> FdReader:
+    """fd.*proto: the port as text. libsinsp names the service only with hostname and port
+    resolution on, which Falco never turns on (sysdig -r prints the number too)."""
+
     def wrapped(fd: Any) -> str | None:
         port = port_of(fd)
-        if port is None:
-            return None
-        return service_name(port, _L4.get(fd.l4proto, "tcp"))
+        return None if port is None else str(port)
 
     return wrapped
 
@@ -324,9 +315,7 @@ def _proto(port_of: FdReader) -> FdReader:
 def _port_proto(port_of: Extractor) -> Extractor:
     def extract(e: Any) -> str | None:
         port = port_of(e)
-        if port is None:
-            return None
-        return service_name(port, _L4.get(e.fd.l4proto, "tcp"))
+        return None if port is None else str(port)
 
     return extract
 
