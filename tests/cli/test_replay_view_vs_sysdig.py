@@ -108,6 +108,15 @@ def test_port_protocol_fields_print_the_port(folder: str, name: str) -> None:
     assert theirs
 
 
+def test_wait_latency_is_on_the_exits_of_waiting_calls() -> None:
+    """evt.wait_latency: a waiting call's latency on its exit (select here), unavailable on
+    other events, as libsinsp extracts it."""
+    trace = compat_path("scap", "falco-0.34.1", "open-multiple-files.scap")
+    ours, theirs = _listings(trace, "*%evt.num %evt.type %evt.wait_latency")
+    assert ours == theirs
+    assert any(" select " in line and not line.endswith("<NA>") for line in theirs)
+
+
 def test_rule_outputs_count_reltime_from_the_first_event(tmp_path: Path) -> None:
     """In rules mode the reader skips events no rule needs; a rule reading evt.reltime turns
     that off, so the clock starts at the trace's first event (procinfo here) as in sysdig."""

@@ -209,3 +209,18 @@ def test_generic_syscall_events_have_no_result_nor_args() -> None:
     assert extract("evt.rawres", event) is None
     assert extract("evt.args", event) == ""
     assert extract("evt.failed", event) is False
+
+
+def test_asynctype_names_a_metaevent() -> None:
+    """evt.asynctype: an asyncevent's own name, the container event's type; nothing for a
+    syscall event (libsinsp's TYPE_ASYNCTYPE)."""
+    state = FakeState()
+    info = thread(state, 4, "cat")
+    container = attach(make_event("container", ">", [cstr('{"container": {}}')]), state, info)
+    plugin = attach(
+        make_event("asyncevent", ">", [u32(0), cstr("my_async"), b"payload"]), state, info
+    )
+    syscall = attach(_open_exit(), state, info, 3)
+    assert extract("evt.asynctype", container) == "container"
+    assert extract("evt.asynctype", plugin) == "my_async"
+    assert extract("evt.asynctype", syscall) is None

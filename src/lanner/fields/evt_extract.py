@@ -14,7 +14,7 @@ from typing import Any
 
 from lanner.events._syscall_categories import SYSCALL_CATEGORY
 from lanner.events.render import errno_name as _errno_name
-from lanner.events.table import EF_READS_FROM_FD, EF_WRITES_TO_FD, GENERIC_X, ParamType
+from lanner.events.table import EF_READS_FROM_FD, EF_WAITS, EF_WRITES_TO_FD, GENERIC_X, ParamType
 from lanner.fields._spec import fixed
 from lanner.fields.evt_args import arg_factory, rawarg_factory, render_args
 from lanner.fields.registry import Extractor, ExtractorFactory
@@ -108,6 +108,25 @@ def _latency(e: Any) -> int:
     if e.direction != "<" or enter is None:
         return 0
     return int(e.ts - enter.ts)
+
+
+def _wait_latency(e: Any) -> int | None:
+    """The latency of a waiting call (select, poll, epoll_wait, nanosleep...), on its exit only,
+    as libsinsp's evt.wait_latency."""
+    if e.direction != "<" or not e.info.flags & EF_WAITS:
+        return None
+    return _latency(e)
+
+
+def _asynctype(e: Any) -> str | None:
+    """The kind of a metaevent: an asyncevent's own name, else the event's ("container")."""
+    if e.info.kind != "metaevent":
+        return None
+    if e.type_name == "asyncevent":
+        name = e.param_by_name("name")
+        return name if isinstance(name, str) else None
+    name = e.type_name
+    return name if isinstance(name, str) else None
 
 
 def human_duration(ns: int) -> str:
@@ -402,7 +421,9 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "evt.hostname": fixed(_hostname),
     "evt.source": fixed(lambda e: "syscall"),
     "evt.is_async": fixed(lambda e: e.info.kind == "metaevent"),
+    "evt.asynctype": fixed(_asynctype),
     "evt.latency": fixed(_latency),
+    "evt.wait_latency": fixed(_wait_latency),
     "evt.latency.s": fixed(_split(_latency, "s")),
     "evt.latency.ns": fixed(_split(_latency, "ns")),
     "evt.latency.human": fixed(lambda e: human_duration(_latency(e))),
