@@ -117,6 +117,18 @@ def test_wait_latency_is_on_the_exits_of_waiting_calls() -> None:
     assert any(" select " in line and not line.endswith("<NA>") for line in theirs)
 
 
+@pytest.mark.parametrize(
+    ("folder", "name"), [("falco-0.34.1", "cat_write"), ("gpl-sysdig-inspect", "502Error")]
+)
+def test_fd_uid_chains_tid_and_fd_number(folder: str, name: str) -> None:
+    """fd.uid is the tid and the event's fd number chained, whenever the event has one (the -1
+    of an open's enter, an fd the table does not know), as libsinsp builds it."""
+    trace = compat_path("scap", folder, f"{name}.scap")
+    ours, theirs = _listings(trace, "*%evt.num %evt.type %fd.num %fd.uid")
+    assert ours == theirs
+    assert any(line.endswith("-1") for line in theirs)
+
+
 def test_rule_outputs_count_reltime_from_the_first_event(tmp_path: Path) -> None:
     """In rules mode the reader skips events no rule needs; a rule reading evt.reltime turns
     that off, so the clock starts at the trace's first event (procinfo here) as in sysdig."""

@@ -359,7 +359,9 @@ def _container_prefixed(read: Extractor) -> Extractor:
 
 
 def _fd_uid(e: Any) -> str | None:
-    if e.fd is None or e.fdnum is None:
+    # Whenever the event names an fd number (fd.num), known to the table or not: libsinsp
+    # chains the thread's last fd, -1 on an open's enter included.
+    if e.fdnum is None:
         return None
     return f"{e.tid}{e.fdnum}"
 
