@@ -3,7 +3,10 @@
 The file starts with the /proc snapshot (machine, processes, open fds, users and groups), then
 holds the probe's events as they arrive. With a FILTER only matching events are written, but
 the state is still tracked for every event the probe sends, so fields such as fd.name or
-proc.pname that the filter uses are right. Ctrl-C, SIGTERM or --duration stop it cleanly.
+proc.pname that the filter uses are right. Containers are described as in `lanner run` (CRI,
+Docker/Podman) and each description is written as a container event (CONTAINER_JSON_2, as
+sysdig's captures hold them), so a replay -- lanner's or sysdig's -- names the container, its
+image and pod. Ctrl-C, SIGTERM or --duration stop it cleanly.
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ def capture(  # noqa: PLR0917 (typer maps parameters to options)
     from lanner.capture.ebpf.syscalls import wants_file_data
     from lanner.capture.procfs import snapshot
     from lanner.capture.scap_write import ScapWriter
+    from lanner.enrich.enable import enable_containers
 
     if mode not in ("tracepoint", "raw"):
         fail(f"--probe-mode: expected 'tracepoint' or 'raw', got {mode!r}", 2)
@@ -112,6 +116,7 @@ def capture(  # noqa: PLR0917 (typer maps parameters to options)
         fail(f"{write}: cannot write: {exc.strerror}")
         raise AssertionError from None  # pragma: no cover
     state = State()
+    enrichment = enable_containers(state)  # before the snapshot: its threads resolve too
     records = list(snapshot(skip_pid=os.getpid()))
     for record in records:
         state.seed(record)
@@ -126,6 +131,7 @@ def capture(  # noqa: PLR0917 (typer maps parameters to options)
         )
     except ProbeError as exc:
         writer.close()
+        enrichment.stop()
         fail(f"cannot start live capture: {exc}")
         raise AssertionError from None  # pragma: no cover
 
@@ -151,6 +157,11 @@ def capture(  # noqa: PLR0917 (typer maps parameters to options)
 
     def take(events: list[Any]) -> None:
         nonlocal seen
+        for described in enrichment.enricher.take_events():
+            # A container described since the last batch: its record goes in first, as the
+            # events of its processes that follow expect it.
+            state.process(described)
+            writer.write_event(described)
         seen += len(events)
         for event in events:
             state.process(event)
@@ -177,11 +188,13 @@ def capture(  # noqa: PLR0917 (typer maps parameters to options)
         source.pause()  # nothing more comes in: a busy node would keep the ring from emptying
         while events := source.poll():  # what the kernel already wrote
             take(events)
+        take([])  # descriptions that came in last
     except OSError as exc:  # disk full, file system gone...
         write_error = exc
     finally:
         stats = source.stats()
         source.close()
+        enrichment.stop()
         try:
             writer.close()
         except OSError as exc:
