@@ -440,3 +440,55 @@ def test_udp_servers_and_unbound_clients_are_counted_per_peer(probe: ProbeSource
         ]
         assert sum(peer.bytes_in for peer in server_side) == 3 * rounds * 10
         assert sum(peer.bytes_out for peer in server_side) == 3 * rounds * 20
+
+
+UDP_SERVER = """
+import socket, sys
+server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+server.bind(("127.0.0.1", 0))
+print(server.getsockname()[1], flush=True)
+for _ in range(int(sys.argv[1])):
+    data, sender = server.recvfrom(64)
+    server.sendto(b"a" * 20, sender)
+"""
+UDP_CLIENT = """
+import socket, sys
+port, rounds = int(sys.argv[1]), int(sys.argv[2])
+client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(rounds):
+    client.sendto(b"q" * 10, ("127.0.0.1", port))
+    client.recv(64)
+print({})
+"""
+
+
+def test_udp_server_bound_before_the_agent_started_is_the_server(probe: ProbeSource) -> None:
+    """A datagram server already running when the agent starts is known from /proc as a
+    socket bound to its port: when it receives, it is that port's server (its traffic is the
+    service port's, role server), not a client of whoever sent."""
+    rounds = 6
+    server = subprocess.Popen(
+        [sys.executable, "-c", UDP_SERVER, str(rounds)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        live, _ = _run_client(probe, UDP_CLIENT, port, rounds)
+        assert server.wait(10) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+    peers = {
+        (role, p): peer
+        for (_c, proc, role, _ip, p), peer in live.engine.peers.items()
+        if proc.startswith("python")
+    }
+    assert (peers[("server", port)].bytes_in, peers[("server", port)].bytes_out) == (
+        rounds * 10,
+        rounds * 20,
+    )
+    assert (peers[("client", port)].bytes_out, peers[("client", port)].bytes_in) == (
+        rounds * 10,
+        rounds * 20,
+    )
+    assert {p for (_role, p) in peers} == {port}, peers.keys()

@@ -327,11 +327,17 @@ class SocketParsers(FdParsers):
         tup = pget(event, "tuple")
         if tup is None:
             return
+        # A socket bound to a port (a listener's record, from bind or /proc) that now moves a
+        # datagram is the server of that port: remembered before the tuple replaces it.
+        bound_port = info.sport if info.type in _SERVER_SOCKS else None
         if not self._update_from_tuple(info, tup, incoming):
             return
         if info.type in _IP_SOCKS:
             if info.role == ROLE.NONE:
-                info.role = int(self._guess_role(thread, info, incoming))
+                if bound_port is not None and info.sport == bound_port:
+                    info.role = ROLE.SERVER
+                else:
+                    info.role = int(self._guess_role(thread, info, incoming))
             if (incoming and info.role == ROLE.CLIENT) or (
                 not incoming and info.role == ROLE.SERVER
             ):
