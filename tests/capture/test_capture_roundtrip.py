@@ -66,7 +66,9 @@ s.close()
 FIELDS = (
     "evt.type", "thread.tid", "proc.pid", "proc.name", "proc.cmdline", "evt.res", "fd.name",
     "evt.dir", "fd.num", "proc.ppid", "evt.args",
+    "fd.type", "fd.l4proto", "fd.sip", "fd.cip", "fd.sport", "fd.uid",
 )  # fmt: skip
+SOCKET_FIELDS = range(11, 17)  # fd.type .. fd.uid: compared with fd.name
 FD_ARGS = re.compile(r"\b(?:res|fd|fd1|fd2|newfd|oldfd)=(\d+)")
 FRESH_FD_CALLS = {"open", "openat", "openat2", "creat", "socket", "accept", "pipe", "eventfd"}
 FD_FROM_EXIT = {"open", "openat", "openat2", "creat"}
@@ -104,7 +106,7 @@ def _sysdig_may_be_stale(rows: list[list[str]], known: frozenset[str]) -> list[b
     tainted: dict[str, set[str]] = {}
     enter_fd: dict[str, str] = {}
     flags = []
-    for etype, tid, pid, _name, _cmd, res, _fdname, direction, fdnum, ppid, args in rows:
+    for etype, tid, pid, _name, _cmd, res, _fdname, direction, fdnum, ppid, args, *_ in rows:
         fds = tainted.get(pid)
         if fds is None:
             fds = tainted[pid] = set(tainted.get(ppid, ()))
@@ -223,6 +225,8 @@ def test_with_enter_events_sysdig_finds_every_fd(tmp_path: Path) -> None:
             continue
         if mine[0] in ("close", "write", "read", "connect"):
             assert mine[6] == sysdig[6], (mine, sysdig)
+            for index in SOCKET_FIELDS:
+                assert mine[index] == sysdig[index], (FIELDS[index], mine, sysdig)
             fd_events += 1
     assert fd_events >= 4
     # Named from the enter's address as libsinsp does: a unix socket by its path, also when
