@@ -8,7 +8,9 @@ cannot silently skip the real-kernel tests.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -94,3 +96,26 @@ def state_probe() -> Iterator[ProbeSource]:
     require_bpf()
     with ProbeSource(STATE_EVENT_TYPES) as src:
         yield src
+
+
+def start_capture(out: Path, filter_text: str, *options: str) -> subprocess.Popen[str]:
+    """`lanner capture -w out FILTER` running (up to 60 s), once it says it records."""
+    capture = subprocess.Popen(
+        [sys.executable, "-m", "lanner", "capture", "-w", str(out), filter_text,
+         "--duration", "60", *options],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert capture.stderr is not None
+    started = capture.stderr.readline()
+    assert "recording to" in started, started + capture.stderr.read()
+    return capture
+
+
+def stop_capture(capture: subprocess.Popen[str]) -> str:
+    """Ctrl-C a `start_capture`; its summary (it must end cleanly)."""
+    assert capture.stderr is not None
+    capture.send_signal(signal.SIGINT)
+    summary = capture.stderr.read()
+    assert capture.wait(timeout=60) == 0, summary
+    return summary

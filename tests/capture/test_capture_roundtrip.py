@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -30,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from lanner.events.table import event_info
-from tests.capture.bpf_support import require_bpf
+from tests.capture.bpf_support import require_bpf, start_capture, stop_capture
 from tests.sysdig import sysdig_output
 
 pytestmark = pytest.mark.bpf
@@ -147,22 +146,12 @@ def _record(tmp_path: Path, out: Path, *options: str) -> int:
     (tmp_path / "work.sh").write_text(WORKLOAD)  # (a file: no newlines in any cmdline)
     (tmp_path / "connect.py").write_text(CONNECT)
     workload = subprocess.Popen(["sh", str(tmp_path / "work.sh"), str(tmp_path), str(port)])
-    capture = subprocess.Popen(
-        [sys.executable, "-m", "lanner", "capture", "-w", str(out),
-         f"proc.pid={workload.pid} or proc.apid={workload.pid}", "--duration", "60", *options],
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert capture.stderr is not None
-    started = capture.stderr.readline()
-    assert "recording to" in started, started + capture.stderr.read()
+    capture = start_capture(out, f"proc.pid={workload.pid} or proc.apid={workload.pid}", *options)
     with open(fifo, "w") as go:
         go.write("go\n")
     assert workload.wait(timeout=30) == 0
     time.sleep(0.3)  # let the last events reach the ring
-    capture.send_signal(signal.SIGINT)
-    summary = capture.stderr.read()
-    assert capture.wait(timeout=30) == 0, summary
+    summary = stop_capture(capture)
     assert "events written to" in summary and "dropped" in summary
     server.close()
     assert received == [b"ping"]

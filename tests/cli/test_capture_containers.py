@@ -8,7 +8,6 @@ and, for lanner, the pod, from the file alone.
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.capture.bpf_support import require_bpf
+from tests.capture.bpf_support import require_bpf, start_capture, stop_capture
 from tests.enrich.fixtures import RunInPod, containerd_cri, cri_pods, run_in_pod
 from tests.sysdig import sysdig_output
 
@@ -30,15 +29,7 @@ def test_a_capture_names_the_container_and_pod_for_any_reader(
 ) -> None:
     require_bpf()
     out = tmp_path / "pod.scap"
-    capture = subprocess.Popen(
-        [sys.executable, "-m", "lanner", "capture", "-w", str(out), "container.id != host",
-         "--duration", "60"],
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert capture.stderr is not None
-    started = capture.stderr.readline()
-    assert "recording to" in started, started + capture.stderr.read()
+    capture = start_capture(out, "container.id != host")
     try:
         _pid, container_id = run_in_pod(
             ["sh", "-c", "sleep 2; cat /etc/hostname; sleep 2"],
@@ -47,9 +38,7 @@ def test_a_capture_names_the_container_and_pod_for_any_reader(
         )
         time.sleep(5)
     finally:
-        capture.send_signal(signal.SIGINT)
-        summary = capture.stderr.read()
-        assert capture.wait(timeout=60) == 0, summary
+        stop_capture(capture)
     short = container_id[:12]
     fmt = SEP.join(("%container.id", "%container.name", "%container.image", "%proc.cmdline"))
     ours = subprocess.run(

@@ -125,8 +125,7 @@ def _asynctype(e: Any) -> str | None:
     if e.type_name == "asyncevent":
         name = e.param_by_name("name")
         return name if isinstance(name, str) else None
-    name = e.type_name
-    return name if isinstance(name, str) else None
+    return str(e.type_name)
 
 
 def human_duration(ns: int) -> str:

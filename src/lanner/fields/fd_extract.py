@@ -301,23 +301,15 @@ def _raw_ends(port: bool) -> FdReader:
     return read
 
 
-def _proto(port_of: FdReader) -> FdReader:
+def _port_text(port_of: Callable[[Any], Any]) -> Callable[[Any], str | None]:
     """fd.*proto: the port as text. libsinsp names the service only with hostname and port
     resolution on, which Falco never turns on (sysdig -r prints the number too)."""
 
-    def wrapped(fd: Any) -> str | None:
-        port = port_of(fd)
+    def wrapped(source: Any) -> str | None:
+        port = port_of(source)
         return None if port is None else str(port)
 
     return wrapped
-
-
-def _port_proto(port_of: Extractor) -> Extractor:
-    def extract(e: Any) -> str | None:
-        port = port_of(e)
-        return None if port is None else str(port)
-
-    return extract
 
 
 def _l4proto(fd: Any) -> str:
@@ -472,10 +464,10 @@ FACTORIES: dict[str, ExtractorFactory] = {
     "fd.rport": fixed(_end(local=False, ip=False)),
     # Compared as ports, service names converted at compile time (libsinsp does the same).
     "fd.proto": fixed(_of_fd(_raw_ends(port=True))),
-    "fd.cproto": fixed(_of_fd(_client_end(_proto(lambda fd: fd.cport)))),
-    "fd.sproto": fixed(_of_fd(_server_end(_proto(lambda fd: fd.sport)))),
-    "fd.lproto": fixed(_port_proto(_end(local=True, ip=False))),
-    "fd.rproto": fixed(_port_proto(_end(local=False, ip=False))),
+    "fd.cproto": fixed(_of_fd(_client_end(_port_text(lambda fd: fd.cport)))),
+    "fd.sproto": fixed(_of_fd(_server_end(_port_text(lambda fd: fd.sport)))),
+    "fd.lproto": fixed(_port_text(_end(local=True, ip=False))),
+    "fd.rproto": fixed(_port_text(_end(local=False, ip=False))),
     "fd.net": fixed(_of_fd(_raw_ends(port=False))),
     "fd.cnet": fixed(_of_fd(_client_end(lambda fd: fd.cip))),
     "fd.snet": fixed(_of_fd(_server_end(lambda fd: fd.sip))),

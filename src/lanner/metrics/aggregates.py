@@ -33,7 +33,7 @@ from lanner.metrics.stats import (
     SyscallStats,
 )
 from lanner.state.fds import FdRole, FdType, L4Proto
-from lanner.state.values import is_mapped_ipv4, unmap_ipv4
+from lanner.state.values import is_mapped_ipv4, is_unspecified, unmap_ipv4
 
 EAGAIN, EPIPE, ECONNRESET, EINPROGRESS = 11, 32, 104, 115
 EALREADY, EISCONN = 114, 106
@@ -408,7 +408,7 @@ class MetricsEngine:
         if ends[0][1] == local_port and ends[1][1] != local_port:
             ends = ends[::-1]
         ip, port = ends[0]
-        if not port and (ip is None or ip in ("0.0.0.0", "::")):
+        if not port and is_unspecified(ip):
             return None
         container, proc = labels
         if role == "client":

@@ -90,6 +90,21 @@ def _unix_pointers(tup: Any) -> tuple[int, int]:
     return 0, 0
 
 
+def _ipv4_address(family: Any, ip: Any) -> tuple[bool, Any]:
+    """Whether an address is IPv4 to libsinsp (an AF_INET one, or an IPv6 one that counts as
+    IPv4: mapped, or the all-zero wildcard), and its text as such."""
+    if family == AF_INET or counts_as_ipv4(ip):
+        return True, to_ipv4(ip)
+    return False, ip
+
+
+def _ipv4_tuple(family: Any, sip: Any, dip: Any) -> tuple[Any, Any, Any]:
+    """A tuple's family and ends, an IPv6 tuple both of whose ends count as IPv4 made IPv4."""
+    if family == AF_INET6 and counts_as_ipv4(sip) and counts_as_ipv4(dip):
+        return AF_INET, to_ipv4(sip), to_ipv4(dip)
+    return family, sip, dip
+
+
 class SocketParsers(FdParsers):
     """Mixin of StateParser: the handlers that change socket fds."""
 
@@ -129,12 +144,8 @@ class SocketParsers(FdParsers):
         port = as_int(getattr(addr, "port", 0))
         ip = getattr(addr, "addr", None)
         if family in (AF_INET, AF_INET6) and port > 0:
-            if family == AF_INET or counts_as_ipv4(ip):
-                info.type = FDTYPE.IPV4_SERVSOCK
-                info.sip = to_ipv4(ip)
-            else:
-                info.type = FDTYPE.IPV6_SERVSOCK
-                info.sip = ip
+            ipv4, info.sip = _ipv4_address(family, ip)
+            info.type = FDTYPE.IPV4_SERVSOCK if ipv4 else FDTYPE.IPV6_SERVSOCK
             info.sport = port
             info.role = ROLE.SERVER
         info.name = _sockaddr_text(addr)
@@ -182,13 +193,8 @@ class SocketParsers(FdParsers):
     def _connect_from_addr(self, info: FdInfo, addr: Any) -> None:
         family = getattr(addr, "family", None)
         if family in (AF_INET, AF_INET6):
-            ip = getattr(addr, "addr", None)
-            if family == AF_INET or counts_as_ipv4(ip):
-                info.type = FDTYPE.IPV4_SOCK
-                ip = to_ipv4(ip)
-            else:
-                info.type = FDTYPE.IPV6_SOCK
-            info.sip = ip
+            ipv4, info.sip = _ipv4_address(family, getattr(addr, "addr", None))
+            info.type = FDTYPE.IPV4_SOCK if ipv4 else FDTYPE.IPV6_SOCK
             info.sport = as_int(getattr(addr, "port", 0))
         else:
             info.name = _sockaddr_text(addr)
@@ -208,10 +214,7 @@ class SocketParsers(FdParsers):
                 if same:
                     dip = getattr(enter_addr, "addr", dip)
                     dport = getattr(enter_addr, "port", dport)
-            sip = tup.sip
-            if family == AF_INET6 and counts_as_ipv4(sip) and counts_as_ipv4(dip):
-                family = AF_INET
-                sip, dip = to_ipv4(sip), to_ipv4(dip)
+            family, sip, dip = _ipv4_tuple(family, tup.sip, dip)
             info.type = FDTYPE.IPV4_SOCK if family == AF_INET else FDTYPE.IPV6_SOCK
             changed = self._set_endpoints(
                 info, sip, tup.sport, dip, dport, overwrite_dest=overwrite_dest
@@ -275,10 +278,7 @@ class SocketParsers(FdParsers):
         info = FdInfo(fd, FDTYPE.UNKNOWN)
         info.family = family or 0
         if family in (AF_INET, AF_INET6):
-            sip, dip = tup.sip, tup.dip
-            if family == AF_INET6 and counts_as_ipv4(sip) and counts_as_ipv4(dip):
-                family = AF_INET
-                sip, dip = to_ipv4(sip), to_ipv4(dip)
+            family, sip, dip = _ipv4_tuple(family, tup.sip, tup.dip)
             info.type = FDTYPE.IPV4_SOCK if family == AF_INET else FDTYPE.IPV6_SOCK
             info.transport = L4.TCP
             info.cip, info.cport, info.sip, info.sport = sip, tup.sport, dip, tup.dport
@@ -355,10 +355,7 @@ class SocketParsers(FdParsers):
             return True
         if family not in (AF_INET, AF_INET6):
             return False
-        sip, dip = tup.sip, tup.dip
-        if family == AF_INET6 and counts_as_ipv4(sip) and counts_as_ipv4(dip):
-            family = AF_INET
-            sip, dip = to_ipv4(sip), to_ipv4(dip)
+        family, sip, dip = _ipv4_tuple(family, tup.sip, tup.dip)
         sport, dport = tup.sport, tup.dport
         # A datagram read without asking who sent it has no peer in its tuple (one end all
         # zero; a send's zero end is an unbound source, its destination is real): it says
@@ -373,18 +370,8 @@ class SocketParsers(FdParsers):
             # A listener's own address is not a peer: start the tuple afresh.
             info.cip = info.cport = info.sip = info.sport = None
         info.type = FDTYPE.IPV4_SOCK if family == AF_INET else FDTYPE.IPV6_SOCK
-        if no_peer:
-            pass
-        # An unbound socket's end is 0.0.0.0 (the source of a send, the receiver of a
-        # datagram): the interface toward the other end stands for it, as in libsinsp.
-        elif is_unspecified(sip):
-            local = self.state.local_address_for(dip, family == AF_INET6)
-            if local and not (local == dip and sport == dport):
-                sip = local
-        elif is_unspecified(dip):
-            local = self.state.local_address_for(sip, family == AF_INET6)
-            if local and not (local == sip and sport == dport):
-                dip = local
+        if not no_peer:
+            sip, dip = self._unbound_end(sip, dip, sport == dport, family == AF_INET6)
         # A datagram's tuple replaces the whole pair (libsinsp overwrites the destination
         # too; only connect keeps a known one).
         if not self._set_endpoints(info, sip, sport, dip, dport, overwrite_dest=True):
@@ -392,6 +379,20 @@ class SocketParsers(FdParsers):
         if info.transport in (L4.UNKNOWN, L4.NA):
             info.transport = L4.UDP
         return True
+
+    def _unbound_end(self, sip: Any, dip: Any, same_port: bool, ipv6: bool) -> tuple[Any, Any]:
+        """An unbound socket's end is 0.0.0.0 (the source of a send, the receiver of a
+        datagram): the interface toward the other end stands for it, as in libsinsp's
+        update_fd (not when that is the other end itself on the same port)."""
+        if is_unspecified(sip):
+            local = self.state.local_address_for(dip, ipv6)
+            if local and not (local == dip and same_port):
+                sip = local
+        elif is_unspecified(dip):
+            local = self.state.local_address_for(sip, ipv6)
+            if local and not (local == sip and same_port):
+                dip = local
+        return sip, dip
 
     @staticmethod
     def _guess_role(thread: ThreadInfo, info: FdInfo, incoming: bool) -> FdRole:
